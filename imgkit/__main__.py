@@ -1,0 +1,7 @@
+"""``python -m imgkit``: the same as the ``imgkit`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,68 @@
+"""The ``imgkit`` command: Docker's commands, spelled the same, on imgkit's own store.
+
+Each command group lives in its own module and adds its sub-commands to the
+parser with ``register(subparsers)``; the function it sets as ``run`` gets
+the parsed arguments and returns an exit status. Errors imgkit raises on
+purpose become one line on standard error and exit status 1 - never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+__all__ = ["main", "build_parser"]
+
+# Command modules, in the order `imgkit --help` lists them.
+_COMMAND_MODULES = ("lab", "settings")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of the ``imgkit`` command."""
+    from importlib import import_module
+
+    from .. import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="imgkit", description="Container images for real: pull, list, share and delete "
+        "them in imgkit's own store, with Docker's commands.")
+    parser.add_argument("--home", metavar="DIR",
+                        help="imgkit home holding the store and the lab (default: "
+                             "$IMGKIT_HOME or ~/.imgkit)")
+    parser.add_argument("--version", action="version", version=f"imgkit {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in _COMMAND_MODULES:
+        import_module(f".{name}", __name__).register(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``imgkit`` command line; return its exit status."""
+    from ..errors import ImgkitError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.home is not None:
+        # Everything below reads the home from the environment, as the library does.
+        os.environ["IMGKIT_HOME"] = os.path.abspath(os.path.expanduser(args.home))
+    if not getattr(args, "run", None):
+        parser.print_help(sys.stderr)
+        return 1
+    try:
+        return int(args.run(args) or 0)
+    except ImgkitError as exc:
+        print(_one_line(str(exc)), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # `imgkit images | head`: the reader left; that is not an error.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def _one_line(message: str) -> str:
+    return " ".join(message.split()) if "\n" in message else message

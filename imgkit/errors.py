@@ -1,0 +1,158 @@
+"""Every error imgkit raises, in one tree.
+
+Catch ``ImgkitError`` to catch them all. Parse errors are also ``ValueError``
+and failed look-ups are also ``LookupError``, so code that already handles
+those keeps working. Messages carry Docker's own wording wherever Docker has
+one, so a learner can compare them with what ``docker`` prints::
+
+    ImgkitError
+    ├── InvalidReferenceError (ValueError)   "invalid reference format"
+    ├── InvalidDigestError (ValueError)      "invalid checksum digest length"
+    ├── DigestMismatchError                  content did not hash to its digest
+    ├── ManifestError (ValueError)           a malformed manifest, index or config
+    ├── InvalidPlatformError (ValueError)    "invalid platform ..."
+    ├── NoMatchingManifestError (LookupError) "no matching manifest for linux/arm64/v8 ..."
+    ├── ConfigError (ValueError)             a bad imgkit or Docker config file
+    ├── LabError                             the lab registry could not start or stop
+    └── RegistryError                        anything a registry said or did not say
+        ├── RegistryUnreachableError         no connection, DNS failure, timeout
+        ├── AuthenticationError              401/403, or a token server refused us
+        ├── TooManyRequestsError             429, with Docker Hub's rate-limit figures
+        └── RegistryNotFoundError (LookupError)
+            ├── ManifestUnknownError         "manifest for x:y not found: manifest unknown"
+            ├── BlobUnknownError
+            └── RepositoryNotFoundError      "pull access denied for x, ..."
+
+Registry errors keep the HTTP status, the registry's error ``code`` (parsed
+from its JSON body) and whether trying again could help (``retryable``).
+No message ever holds a password or a token.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ImgkitError",
+    "InvalidReferenceError",
+    "InvalidDigestError",
+    "DigestMismatchError",
+    "ManifestError",
+    "InvalidPlatformError",
+    "NoMatchingManifestError",
+    "ConfigError",
+    "LabError",
+    "RegistryError",
+    "RegistryUnreachableError",
+    "AuthenticationError",
+    "TooManyRequestsError",
+    "RegistryNotFoundError",
+    "ManifestUnknownError",
+    "BlobUnknownError",
+    "RepositoryNotFoundError",
+]
+
+
+class ImgkitError(Exception):
+    """Base class of every error imgkit raises on purpose."""
+
+
+class InvalidReferenceError(ImgkitError, ValueError):
+    """An image reference that does not follow Docker's grammar."""
+
+
+class InvalidDigestError(ImgkitError, ValueError):
+    """A digest string that is not ``algorithm:hex`` of the right length."""
+
+
+class DigestMismatchError(ImgkitError):
+    """Content whose hash is not the digest it was fetched or stored under."""
+
+    def __init__(self, expected: str, actual: str, what: str = "content"):
+        self.expected = expected
+        self.actual = actual
+        super().__init__(f"{what} digest mismatch: expected {expected}, got {actual}")
+
+
+class ManifestError(ImgkitError, ValueError):
+    """A manifest, index or image config that cannot be understood."""
+
+
+class InvalidPlatformError(ImgkitError, ValueError):
+    """A platform that is not ``os/architecture[/variant]``."""
+
+
+class NoMatchingManifestError(ImgkitError, LookupError):
+    """An index holds no manifest for the platform asked for."""
+
+
+class ConfigError(ImgkitError, ValueError):
+    """A configuration file (imgkit's or Docker's) that cannot be read."""
+
+
+class LabError(ImgkitError):
+    """The lab registry could not be found, started or stopped."""
+
+
+class RegistryError(ImgkitError):
+    """A registry answered with an error, or could not be reached.
+
+    ``status`` is the HTTP status (``None`` when there was no answer),
+    ``code`` the registry's own error code such as ``MANIFEST_UNKNOWN``,
+    ``retryable`` whether the same request may succeed later.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        retryable: bool = False,
+    ):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.retryable = retryable
+
+
+class RegistryUnreachableError(RegistryError):
+    """No answer at all: refused connection, unknown host, time-out, TLS failure."""
+
+    def __init__(self, message: str, **kwargs):
+        kwargs.setdefault("retryable", True)
+        super().__init__(message, **kwargs)
+
+
+class AuthenticationError(RegistryError):
+    """The registry (or its token server) did not accept who we are."""
+
+
+class TooManyRequestsError(RegistryError):
+    """HTTP 429: Docker Hub's pull rate limit (or another registry's) is spent.
+
+    ``limit`` and ``remaining`` come from the ``ratelimit-*`` headers when the
+    registry sent them.
+    """
+
+    def __init__(self, message: str, *, limit: int | None = None,
+                 remaining: int | None = None, **kwargs):
+        kwargs.setdefault("status", 429)
+        kwargs.setdefault("code", "TOOMANYREQUESTS")
+        super().__init__(message, **kwargs)
+        self.limit = limit
+        self.remaining = remaining
+
+
+class RegistryNotFoundError(RegistryError, LookupError):
+    """The registry has no such repository, manifest or blob."""
+
+
+class ManifestUnknownError(RegistryNotFoundError):
+    """No manifest under that tag or digest."""
+
+
+class BlobUnknownError(RegistryNotFoundError):
+    """No blob under that digest in that repository."""
+
+
+class RepositoryNotFoundError(RegistryNotFoundError):
+    """The repository does not exist, or we may not see it."""

@@ -1,0 +1,139 @@
+"""The lab: a real registry on your own machine, full of course images.
+
+The course cannot lean on Docker Hub: classrooms share one address and run
+out of anonymous pulls, CI has no internet, and Hub's images change under
+you. So imgkit runs the *same* registry software Docker Hub grew from (the
+CNCF Distribution registry) on 127.0.0.1, fills it with small, reproducible
+copies of the images the chapter uses, and makes it the docker.io mirror of
+your imgkit home - just as Docker's ``registry-mirrors`` setting would. Then
+``imgkit.pull("alpine")`` fetches from the lab, over the real protocol.
+
+    >>> lab = imgkit.lab.start()        # doctest: +SKIP
+    >>> lab.url                         # doctest: +SKIP
+    'http://127.0.0.1:5000'
+
+Online, ``imgkit.lab.stop()`` (or ``imgkit config mirror --off``) sends pulls
+to Docker Hub again.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import config
+from ..errors import LabError
+from .server import RegistryServer, find_binary
+
+__all__ = ["Lab", "start", "stop", "status", "publish", "reset", "lab_root", "find_binary"]
+
+
+def lab_root(home: str | os.PathLike | None = None) -> Path:
+    """Return the directory holding the lab registry's config, data and log."""
+    return config.resolve_home(home) / "lab"
+
+
+@dataclass
+class Lab:
+    """A running lab registry: where it listens and which imgkit home it serves."""
+
+    home: Path
+    server: RegistryServer
+
+    @property
+    def url(self) -> str:
+        """The registry's URL, ``http://127.0.0.1:PORT``."""
+        return self.server.url
+
+    @property
+    def address(self) -> str:
+        """``127.0.0.1:PORT``: put it in front of a name to pull straight from the lab."""
+        return self.server.address
+
+    def __repr__(self) -> str:
+        return f"<imgkit lab registry at {self.url}, home {self.home}>"
+
+    def _repr_html_(self) -> str:
+        return (f"<b>imgkit lab</b>: registry at <code>{self.url}</code>, "
+                f"the docker.io mirror of <code>{self.home}</code>")
+
+
+def _server(home) -> RegistryServer:
+    port = os.environ.get("IMGKIT_LAB_PORT")
+    return RegistryServer(lab_root(home), preferred_port=int(port) if port else 5000)
+
+
+def status(home: str | os.PathLike | None = None) -> Lab | None:
+    """Return the running lab of this imgkit home, or None when it is not running."""
+    server = _server(home)
+    return Lab(config.resolve_home(home), server) if server.running() else None
+
+
+def start(home: str | os.PathLike | None = None, *, seed: bool = True,
+          progress=None) -> Lab:
+    """Start the lab registry (or reuse the running one), seed it and make it the mirror.
+
+    Seeding pushes only the course images the registry does not have yet, so
+    a second ``start`` is quick. ``progress``, if given, is called with one
+    line of text per image pushed.
+    """
+    home_path = config.resolve_home(home)
+    server = _server(home_path).start()
+    lab = Lab(home_path, server)
+    if seed:
+        from .seed import seed_catalog
+        seed_catalog(lab, progress=progress)
+    mirrors = config.mirrors(home_path) if "IMGKIT_REGISTRY_MIRROR" not in os.environ \
+        else config.load(home_path).get("registry-mirrors", [])
+    if lab.url not in mirrors:
+        config.set_mirrors([lab.url] + [m for m in mirrors if not _is_old_lab(m, lab)], home_path)
+    return lab
+
+
+def _is_old_lab(url: str, lab: Lab) -> bool:
+    # A lab that restarted on another port leaves a stale loopback mirror behind.
+    return url.startswith("http://127.0.0.1:") and url != lab.url
+
+
+def stop(home: str | os.PathLike | None = None) -> bool:
+    """Stop the lab registry; return True if one was running.
+
+    The registry's data stays on disk, so the next ``start`` is quick. The
+    lab stops being the docker.io mirror, so pulls go to Docker Hub again.
+    """
+    home_path = config.resolve_home(home)
+    server = _server(home_path)
+    url = server.url if server.running() else None
+    stopped = server.stop()
+    settings = config.load(home_path)
+    mirrors = settings.get("registry-mirrors", [])
+    kept = [m for m in mirrors if m != url and not m.startswith("http://127.0.0.1:")] \
+        if isinstance(mirrors, list) else mirrors
+    if kept != mirrors:
+        config.set_mirrors(kept, home_path)
+    return stopped
+
+
+def _running(home) -> Lab:
+    lab = status(home)
+    if lab is None:
+        raise LabError("the lab is not running: start it with `imgkit lab start`")
+    return lab
+
+
+def publish(name: str, revision: int = 2, home: str | os.PathLike | None = None) -> str:
+    """Publish a new build of a course image's tags (say ``alpine:latest``); return its digest.
+
+    After this, pulling the tag again gets a different image and leaves the
+    one pulled before without a tag - a *dangling* image, as happens when
+    Docker Hub publishes a new ``alpine:latest``.
+    """
+    from .seed import publish_revision
+    return publish_revision(_running(home), name, revision)
+
+
+def reset(home: str | os.PathLike | None = None) -> None:
+    """Put every course image back to its first build (undo ``publish``)."""
+    from .seed import seed_catalog
+    seed_catalog(_running(home), force=True)

@@ -1,0 +1,255 @@
+"""Run the real CNCF Distribution registry as a child process on loopback.
+
+This is the registry Docker Hub itself grew from (``registry`` upstream,
+``docker-registry`` in Debian). imgkit writes its configuration as JSON
+(YAML's superset, so the registry reads it as is), binds it to 127.0.0.1
+only, waits until ``GET /v2/`` answers, and remembers the process in a state
+file so that a second ``start`` reuses it instead of starting another.
+
+The same class serves the lab (``imgkit lab start``) and the test suite,
+which adds ``auth`` sections (htpasswd or token) to the configuration.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..config import atomic_write
+from ..errors import LabError
+
+__all__ = ["find_binary", "free_port", "RegistryServer", "INSTALL_HINT"]
+
+BINARY_NAMES = ("registry", "docker-registry")
+INSTALL_HINT = ("install the CNCF Distribution registry: on Debian or Ubuntu "
+                "`sudo apt-get install docker-registry` (or run `make lab`), "
+                "or put a `registry` binary on PATH")
+
+
+def find_binary() -> str:
+    """Return the path of the registry program, or raise ``LabError`` saying how to install it."""
+    override = os.environ.get("IMGKIT_REGISTRY_BINARY")
+    if override:
+        # An explicit choice is honoured or reported, never silently replaced.
+        found = shutil.which(override)
+        if not found:
+            raise LabError(f"registry program {override!r} (from IMGKIT_REGISTRY_BINARY) "
+                           f"not found: {INSTALL_HINT}")
+        return found
+    for name in BINARY_NAMES:
+        found = shutil.which(name)
+        if found:
+            return found
+    # Debian installs it in /usr/bin, which a stripped PATH may lack.
+    for path in ("/usr/bin/docker-registry", "/usr/local/bin/registry"):
+        if os.access(path, os.X_OK):
+            return path
+    raise LabError(f"no registry program found: {INSTALL_HINT}")
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Return True when nothing listens on ``host:port``."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(preferred: int | None = None, host: str = "127.0.0.1") -> int:
+    """Return ``preferred`` or the next free port after it; any free port when None."""
+    if preferred is not None:
+        for port in range(preferred, min(preferred + 100, 65536)):
+            if port_is_free(port, host):
+                return port
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def answers_v2(host: str, port: int, timeout: float = 1.0) -> bool:
+    """Return True when ``GET /v2/`` on host:port answers like a registry (200 or 401)."""
+    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        conn.request("GET", "/v2/")
+        response = conn.getresponse()
+        response.read()
+        api = response.getheader("Docker-Distribution-API-Version", "")
+        return response.status in (200, 401) and api.startswith("registry/2")
+    except OSError:
+        return False
+    finally:
+        conn.close()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child still "exists"; reap it if it is ours.
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        return done == 0
+    except ChildProcessError:
+        return True
+
+
+@dataclass
+class RegistryServer:
+    """One Distribution registry whose config, data and log live under ``root``.
+
+    ``start()`` reuses a registry already running from the same ``root``.
+    ``extra_config`` is merged into the generated configuration (the tests
+    put ``auth`` sections there; the class mirror puts ``proxy`` there).
+    """
+
+    root: Path
+    port: int | None = None
+    host: str = "127.0.0.1"
+    extra_config: dict | None = None
+    preferred_port: int = 5000
+
+    def __post_init__(self):
+        self.root = Path(self.root)
+
+    @property
+    def state_file(self) -> Path:
+        return self.root / "state.json"
+
+    @property
+    def url(self) -> str:
+        """The registry's base URL, ``http://127.0.0.1:PORT``."""
+        if self.port is None:
+            raise LabError("the registry is not running")
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def address(self) -> str:
+        """``127.0.0.1:PORT``, as image references name this registry."""
+        return f"{self.host}:{self.port}"
+
+    def config(self) -> dict:
+        """Return the registry configuration imgkit writes for this server."""
+        config = {
+            "version": 0.1,
+            "log": {"level": "warn", "accesslog": {"disabled": True},
+                    "formatter": "text"},
+            "storage": {
+                "filesystem": {"rootdirectory": str(self.root / "data")},
+                "delete": {"enabled": True},
+                "maintenance": {"uploadpurging": {"enabled": False}},
+                "cache": {"blobdescriptor": "inmemory"},
+            },
+            "http": {
+                "addr": f"{self.host}:{self.port}",
+                # A fixed secret: uploads survive a restart; loopback only.
+                "secret": "imgkit-lab-loopback-only",
+                "headers": {"X-Content-Type-Options": ["nosniff"]},
+            },
+        }
+        for key, value in (self.extra_config or {}).items():
+            config[key] = value
+        return config
+
+    def read_state(self) -> dict | None:
+        """Return the saved ``{"pid", "port", ...}`` of a running registry, if any."""
+        try:
+            state = json.loads(self.state_file.read_text())
+        except (OSError, ValueError):
+            return None
+        if not isinstance(state, dict):
+            return None
+        pid, port = state.get("pid"), state.get("port")
+        if isinstance(pid, int) and isinstance(port, int) and _alive(pid) \
+                and answers_v2(self.host, port):
+            return state
+        return None
+
+    def running(self) -> bool:
+        """Return True when a registry from this root is up and answering."""
+        state = self.read_state()
+        if state:
+            self.port = state["port"]
+        return bool(state)
+
+    def start(self, timeout: float = 20.0) -> "RegistryServer":
+        """Start the registry (or adopt the one already running) and wait until it answers."""
+        if self.running():
+            return self
+        binary = find_binary()
+        self.root.mkdir(parents=True, exist_ok=True)
+        if self.port is None or not port_is_free(self.port, self.host):
+            self.port = free_port(self.preferred_port, self.host)
+        config_path = self.root / "config.yml"
+        atomic_write(config_path, json.dumps(self.config(), indent=2).encode())
+        log_path = self.root / "registry.log"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
+        with open(log_path, "ab") as log:
+            process = subprocess.Popen(
+                [binary, "serve", str(config_path)], stdin=subprocess.DEVNULL,
+                stdout=log, stderr=log, env=env, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise LabError(f"the registry exited at start (status {process.returncode}); "
+                               f"see {log_path}: {_tail(log_path)}")
+            if answers_v2(self.host, self.port):
+                atomic_write(self.state_file, json.dumps(
+                    {"pid": process.pid, "port": self.port, "url": self.url,
+                     "binary": binary}).encode())
+                self._process = process
+                return self
+            time.sleep(0.05)
+        process.kill()
+        raise LabError(f"the registry did not answer on {self.address} within "
+                       f"{timeout:.0f} s; see {log_path}")
+
+    def stop(self, timeout: float = 10.0) -> bool:
+        """Stop the registry if it runs; return True when one was stopped."""
+        try:
+            state = json.loads(self.state_file.read_text())
+        except (OSError, ValueError):
+            return False
+        pid = state.get("pid") if isinstance(state, dict) else None
+        stopped = False
+        if isinstance(pid, int) and _alive(pid):
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            while _alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+            stopped = True
+        process = getattr(self, "_process", None)
+        if process is not None:
+            try:
+                process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                pass
+        self.state_file.unlink(missing_ok=True)
+        return stopped
+
+    def __enter__(self) -> "RegistryServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def _tail(path: Path, lines: int = 3) -> str:
+    try:
+        return " | ".join(path.read_text(errors="replace").strip().splitlines()[-lines:])
+    except OSError:
+        return ""
