@@ -18,10 +18,12 @@ import importlib
 
 __version__ = "0.1.0"
 
-_SUBMODULES = {"errors", "digest", "reference", "oci", "registry", "tarlayer",
-               "build", "lab", "config", "cli"}
+_SUBMODULES = {"api", "build", "cli", "compress", "config", "digest", "errors", "events",
+               "fileio", "format", "lab", "oci", "reference", "registry", "store", "tarlayer"}
+# Verbs and the Host, re-exported from imgkit.api: imgkit.pull("alpine").
+_API_NAMES = {"Host", "default_host", "pull", "ratelimit", "images", "inspect", "history", "tag"}
 
-__all__ = sorted(_SUBMODULES | {"__version__"})
+__all__ = sorted(_SUBMODULES | _API_NAMES | {"__version__"})
 
 
 def __getattr__(name: str):
@@ -29,8 +31,10 @@ def __getattr__(name: str):
     # graphviz up front, which keeps every CLI command quick to start.
     if name in _SUBMODULES:
         return importlib.import_module(f".{name}", __name__)
+    if name in _API_NAMES:
+        return getattr(importlib.import_module(".api", __name__), name)
     raise AttributeError(f"module 'imgkit' has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted(set(globals()) | _SUBMODULES)
+    return sorted(set(globals()) | _SUBMODULES | _API_NAMES)

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
 from .errors import ConfigError
+from .fileio import atomic_write
 
 __all__ = ["default_home", "resolve_home", "load", "save", "mirrors", "set_mirrors",
-           "insecure_registries", "atomic_write"]
+           "insecure_registries"]
 
 CONFIG_NAME = "config.json"
 
@@ -38,29 +38,6 @@ def default_home() -> Path:
 def resolve_home(home: str | os.PathLike | None = None) -> Path:
     """Return ``home`` as an absolute path, or the default home when it is None."""
     return Path(home).expanduser().absolute() if home is not None else default_home().absolute()
-
-
-def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the new one, never half.
-
-    The bytes go to a temporary file in the same directory, are flushed to
-    disk, then renamed over ``path`` (a rename within a directory is atomic).
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 def load(home: str | os.PathLike | None = None) -> dict:

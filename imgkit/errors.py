@@ -13,6 +13,9 @@ one, so a learner can compare them with what ``docker`` prints::
     ├── InvalidPlatformError (ValueError)    "invalid platform ..."
     ├── NoMatchingManifestError (LookupError) "no matching manifest for linux/arm64/v8 ..."
     ├── ConfigError (ValueError)             a bad imgkit or Docker config file
+    ├── ImageNotFoundError (LookupError)     "No such image: alpine:latest"
+    ├── ConflictError                        "conflict: unable to delete ... (must be forced)"
+    ├── StoreError                           the local store is damaged or locked
     ├── LabError                             the lab registry could not start or stop
     └── RegistryError                        anything a registry said or did not say
         ├── RegistryUnreachableError         no connection, DNS failure, timeout
@@ -39,6 +42,9 @@ __all__ = [
     "InvalidPlatformError",
     "NoMatchingManifestError",
     "ConfigError",
+    "ImageNotFoundError",
+    "ConflictError",
+    "StoreError",
     "LabError",
     "RegistryError",
     "RegistryUnreachableError",
@@ -86,6 +92,18 @@ class NoMatchingManifestError(ImgkitError, LookupError):
 
 class ConfigError(ImgkitError, ValueError):
     """A configuration file (imgkit's or Docker's) that cannot be read."""
+
+
+class ImageNotFoundError(ImgkitError, LookupError):
+    """No image in the store answers to that name or ID (``No such image: x:latest``)."""
+
+
+class ConflictError(ImgkitError):
+    """Docker's rules forbid the operation (an image in use, referenced twice, ...)."""
+
+
+class StoreError(ImgkitError):
+    """The local store cannot be read or changed (damaged records, a held lock)."""
 
 
 class LabError(ImgkitError):

@@ -1,8 +1,10 @@
 """The ``imgkit`` command: Docker's commands, spelled the same, on imgkit's own store.
 
 Each command group lives in its own module and adds its sub-commands to the
-parser with ``register(subparsers)``; the function it sets as ``run`` gets
-the parsed arguments and returns an exit status. Errors imgkit raises on
+parser with ``register(commands)``; a module that also has Docker's ``image``
+spelling (``imgkit image ls`` for ``imgkit images``) adds those with
+``register_image(image_commands)``. The function a sub-command sets as
+``run`` gets the parsed arguments and returns an exit status. Errors imgkit raises on
 purpose become one line on standard error and exit status 1 - never a
 traceback.
 """
@@ -16,7 +18,7 @@ import sys
 __all__ = ["main", "build_parser"]
 
 # Command modules, in the order `imgkit --help` lists them.
-_COMMAND_MODULES = ("lab", "settings")
+_COMMAND_MODULES = ("pull", "images", "system", "lab", "settings")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,8 +35,14 @@ def build_parser() -> argparse.ArgumentParser:
                              "$IMGKIT_HOME or ~/.imgkit)")
     parser.add_argument("--version", action="version", version=f"imgkit {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    image = commands.add_parser("image", help="manage images (Docker's `image` spellings)")
+    image_commands = image.add_subparsers(dest="image_command", metavar="COMMAND")
+    image.set_defaults(run=lambda args: image.print_help(sys.stderr) or 1)
     for name in _COMMAND_MODULES:
-        import_module(f".{name}", __name__).register(commands)
+        module = import_module(f".{name}", __name__)
+        module.register(commands)
+        if hasattr(module, "register_image"):
+            module.register_image(image_commands)
     return parser
 
 

@@ -13,8 +13,8 @@ import json
 
 from .. import digest as digests
 from ..build import BuiltIndex
-from ..config import atomic_write
 from ..errors import LabError
+from ..fileio import atomic_write
 from ..registry import RegistryClient, push_image
 from . import catalog
 

@@ -23,8 +23,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..config import atomic_write
 from ..errors import LabError
+from ..fileio import atomic_write
 
 __all__ = ["find_binary", "free_port", "RegistryServer", "INSTALL_HINT"]
 
