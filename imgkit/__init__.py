@@ -21,7 +21,7 @@ __version__ = "0.1.0"
 _SUBMODULES = {"api", "build", "cli", "compress", "config", "digest", "errors", "events",
                "fileio", "format", "lab", "oci", "reference", "registry", "store", "tarlayer"}
 # Verbs and the Host, re-exported from imgkit.api: imgkit.pull("alpine").
-_API_NAMES = {"Host", "default_host", "pull", "ratelimit", "images", "inspect", "history", "tag"}
+_API_NAMES = {"Host", "default_host", "pull", "ratelimit", "images", "inspect", "history", "tag", "fsck"}
 
 __all__ = sorted(_SUBMODULES | _API_NAMES | {"__version__"})
 

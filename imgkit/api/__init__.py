@@ -17,6 +17,7 @@ _VERBS = {
     "images": "listing",
     "inspect": "inspect", "history": "inspect",
     "tag": "tagging",
+    "fsck": "maintenance",
 }
 
 __all__ = ["Host", "default_host", *sorted(_VERBS)]
