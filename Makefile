@@ -6,15 +6,19 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.imgkit-installed
 
-.PHONY: lab test system-deps venv lab-stop clean
+.PHONY: lab test bench system-deps venv lab-stop clean
 
 lab: system-deps venv
 	$(VENV)/bin/imgkit lab start
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
 
 test: system-deps venv
-	$(VENV)/bin/ruff check imgkit tests
+	$(VENV)/bin/ruff check imgkit tests bench tools
 	$(PY) -m pytest
+
+# Benchmarks against skopeo and umoci (not part of `make test`): see bench/RESULTS.md.
+bench: system-deps venv
+	$(PY) bench/run.py
 
 system-deps:
 	@bash tools/system-deps.sh

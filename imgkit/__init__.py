@@ -21,7 +21,8 @@ __version__ = "0.1.0"
 _SUBMODULES = {"api", "build", "cli", "compress", "config", "digest", "errors", "events",
                "fileio", "format", "lab", "oci", "reference", "registry", "store", "tarlayer"}
 # Verbs and the Host, re-exported from imgkit.api: imgkit.pull("alpine").
-_API_NAMES = {"Host", "default_host", "pull", "ratelimit", "images", "inspect", "history", "tag", "fsck"}
+_API_NAMES = {"Host", "default_host", "pull", "ratelimit", "images", "inspect", "history", "tag", "fsck",
+              "rmi", "prune", "system_df"}
 
 __all__ = sorted(_SUBMODULES | _API_NAMES | {"__version__"})
 

@@ -18,6 +18,9 @@ _VERBS = {
     "inspect": "inspect", "history": "inspect",
     "tag": "tagging",
     "fsck": "maintenance",
+    "rmi": "removal",
+    "prune": "pruning",
+    "system_df": "diskusage",
 }
 
 __all__ = ["Host", "default_host", *sorted(_VERBS)]

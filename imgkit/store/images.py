@@ -57,7 +57,7 @@ def add_image(store, records: Records, *, manifest: bytes, manifest_media_type: 
             raise StoreError(f"cannot record image {digests.short(image_id)}: "
                              f"blob {digest} is not stored")
     parsed = ImageConfig.from_json(config)
-    Manifest.from_json(manifest, manifest_media_type)   # refuse what is not a manifest
+    parsed_manifest = Manifest.from_json(manifest, manifest_media_type)  # refuse non-manifests
     diff_ids = list(parsed.diff_ids)
     if diff_ids != [layer.diff_id for layer in layers]:
         raise StoreError(f"image {digests.short(image_id)}: the layers do not match the "
@@ -79,7 +79,8 @@ def add_image(store, records: Records, *, manifest: bytes, manifest_media_type: 
         manifest_size=len(manifest), created=parsed.created or "", os=parsed.os,
         architecture=parsed.architecture, variant=parsed.variant, layers=chain_ids,
         size=sum(records.layers[c].content_size for c in chain_ids),
-        labels=dict(parsed.labels), parent=parent, added=now or utc_now())
+        labels=dict(parsed.labels), parent=parent, added=now or utc_now(),
+        blobs=[layer.digest for layer in parsed_manifest.layers])
     records.images[image_id] = record
     return record
 

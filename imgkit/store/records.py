@@ -61,6 +61,7 @@ class ImageRecord:
     last_tag_time: str | None = None
     parent: str | None = None   #: the image this one was built or committed on (local only)
     added: str | None = None    #: when this host got the image
+    blobs: list[str] = field(default_factory=list)  #: layer blob digests its manifest names
 
 
 @dataclass

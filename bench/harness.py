@@ -1,0 +1,89 @@
+"""Run commands alternately, many times, and compare them by their medians.
+
+These machines are noisy, so a single timing says little and a time limit
+in a test would flake. Benchmarks here run the tools being compared one after
+the other, round after round (A B A B ...), so that a slow moment of the
+machine hits both, and report medians and ratios from the same run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+
+@dataclass
+class Sample:
+    """One run of one command: wall seconds and peak memory (RSS) of the process tree's leader."""
+
+    seconds: float
+    peak_rss_kib: int
+
+
+@dataclass
+class Series:
+    """All runs of one command."""
+
+    name: str
+    samples: list[Sample] = field(default_factory=list)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(s.seconds for s in self.samples)
+
+    @property
+    def peak_rss_mib(self) -> float:
+        return max(s.peak_rss_kib for s in self.samples) / 1024
+
+
+def run_once(argv: list[str], env: dict | None = None, cwd: str | None = None) -> Sample:
+    """Run ``argv`` to completion; return its wall time and its own peak RSS."""
+    start = time.perf_counter()
+    process = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)
+    # wait4 gives this child's own resource usage, not the sum of all children.
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - start
+    stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise RuntimeError(f"{argv[0]} failed ({process.returncode}): {stderr.strip()[-500:]}")
+    return Sample(seconds, usage.ru_maxrss)
+
+
+def alternate(contenders: dict[str, Callable[[int], Sample]], rounds: int) -> dict[str, Series]:
+    """Run each contender once per round, in turn, ``rounds`` times; return their series."""
+    series = {name: Series(name) for name in contenders}
+    for round_number in range(rounds):
+        order = list(contenders)
+        if round_number % 2:
+            order.reverse()          # neither tool always goes first
+        for name in order:
+            series[name].samples.append(contenders[name](round_number))
+    return series
+
+
+def fresh_dir(path: str) -> str:
+    """Empty ``path`` (removing what a previous run left) and return it."""
+    shutil.rmtree(path, ignore_errors=True)
+    os.makedirs(path)
+    return path
+
+
+def machine() -> str:
+    """Describe this machine in one line for the results."""
+    cpu = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores, {cpu}"
