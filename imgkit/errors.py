@@ -9,6 +9,7 @@ one, so a learner can compare them with what ``docker`` prints::
     ├── InvalidReferenceError (ValueError)   "invalid reference format"
     ├── InvalidDigestError (ValueError)      "invalid checksum digest length"
     ├── DigestMismatchError                  content did not hash to its digest
+    ├── CorruptLayerError                    a layer that hashes right but is no tar
     ├── ManifestError (ValueError)           a malformed manifest, index or config
     ├── InvalidPlatformError (ValueError)    "invalid platform ..."
     ├── NoMatchingManifestError (LookupError) "no matching manifest for linux/arm64/v8 ..."
@@ -38,6 +39,7 @@ __all__ = [
     "InvalidReferenceError",
     "InvalidDigestError",
     "DigestMismatchError",
+    "CorruptLayerError",
     "ManifestError",
     "InvalidPlatformError",
     "NoMatchingManifestError",
@@ -76,6 +78,14 @@ class DigestMismatchError(ImgkitError):
         self.expected = expected
         self.actual = actual
         super().__init__(f"{what} digest mismatch: expected {expected}, got {actual}")
+
+
+class CorruptLayerError(ImgkitError):
+    """A layer whose bytes hash right but do not decompress, or are not a tar."""
+
+    def __init__(self, digest: str, reason: str):
+        self.digest, self.reason = digest, reason
+        super().__init__(f"layer {digest} is corrupt: {reason}")
 
 
 class ManifestError(ImgkitError, ValueError):

@@ -16,7 +16,7 @@ else:  # pragma: no cover - Python 3.10
     tomllib = pytest.importorskip("tomli")
 
 # conda-forge names a few packages differently from PyPI.
-CONDA_NAMES = {"graphviz": "python-graphviz"}
+CONDA_NAMES = {"graphviz": "python-graphviz", "isal": "python-isal"}
 
 
 def _name_and_spec(requirement: str) -> tuple[str, str]:
