@@ -10,6 +10,8 @@ one, so a learner can compare them with what ``docker`` prints::
     ├── InvalidDigestError (ValueError)      "invalid checksum digest length"
     ├── DigestMismatchError                  content did not hash to its digest
     ├── CorruptLayerError                    a layer that hashes right but is no tar
+    ├── UnsafeLayerError                     a layer entry that would land outside the root
+    ├── LayerTooLargeError                   a layer past the unpack limits (a bomb)
     ├── ManifestError (ValueError)           a malformed manifest, index or config
     ├── InvalidPlatformError (ValueError)    "invalid platform ..."
     ├── NoMatchingManifestError (LookupError) "no matching manifest for linux/arm64/v8 ..."
@@ -40,6 +42,8 @@ __all__ = [
     "InvalidDigestError",
     "DigestMismatchError",
     "CorruptLayerError",
+    "UnsafeLayerError",
+    "LayerTooLargeError",
     "ManifestError",
     "InvalidPlatformError",
     "NoMatchingManifestError",
@@ -86,6 +90,14 @@ class CorruptLayerError(ImgkitError):
     def __init__(self, digest: str, reason: str):
         self.digest, self.reason = digest, reason
         super().__init__(f"layer {digest} is corrupt: {reason}")
+
+
+class UnsafeLayerError(ImgkitError):
+    """A layer entry that would reach outside the root, or cannot be applied as written."""
+
+
+class LayerTooLargeError(ImgkitError):
+    """A layer that crosses one of the unpack limits (a decompression bomb, or just too big)."""
 
 
 class ManifestError(ImgkitError, ValueError):

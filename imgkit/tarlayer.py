@@ -188,7 +188,7 @@ class Entry:
 
 # -- tar writing --------------------------------------------------------------
 
-def _sort_key(entry: Entry) -> tuple:
+def sort_key(entry: Entry) -> tuple:
     # Compare component by component (so "etc" and all below it come before
     # "etc-x", like a directory walk), by UTF-8 bytes (locale-independent),
     # with the opaque marker and then whiteouts first in their directory.
@@ -223,7 +223,7 @@ def _ordered(entries: Iterable[Entry]) -> list[Entry]:
         if entry.is_whiteout and (entry.kind != "file" or entry.data):
             raise ValueError(f"{entry.path}: a name starting with {WHITEOUT_PREFIX!r} is a "
                              "whiteout and must be an empty regular file")
-    ordered = sorted(by_path.values(), key=_sort_key)
+    ordered = sorted(by_path.values(), key=sort_key)
     position = {entry.path: index for index, entry in enumerate(ordered)}
     for index, entry in enumerate(ordered):
         if entry.kind == "hardlink" and entry.target in position:
@@ -377,7 +377,7 @@ def entries_from_directory(root: str | os.PathLike, prefix: str = "") -> list[En
                 raise ValueError(f"{full}: only regular files, directories and symlinks "
                                  "can go into a layer here")
             found.append((entry, info, full))
-    found.sort(key=lambda item: _sort_key(item[0]))
+    found.sort(key=lambda item: sort_key(item[0]))
     first_name: dict[tuple[int, int], str] = {}
     entries = []
     for entry, info, full in found:
