@@ -17,6 +17,7 @@ one, so a learner can compare them with what ``docker`` prints::
     ├── NoMatchingManifestError (LookupError) "no matching manifest for linux/arm64/v8 ..."
     ├── ConfigError (ValueError)             a bad imgkit or Docker config file
     ├── ImageNotFoundError (LookupError)     "No such image: alpine:latest"
+    ├── PullError (ValueError)               "tag can't be used with --all-tags/-a"
     ├── ConflictError                        "conflict: unable to delete ... (must be forced)"
     ├── StoreError                           the local store is damaged or locked
     ├── LabError                             the lab registry could not start or stop
@@ -49,6 +50,7 @@ __all__ = [
     "NoMatchingManifestError",
     "ConfigError",
     "ImageNotFoundError",
+    "PullError",
     "ConflictError",
     "StoreError",
     "LabError",
@@ -118,6 +120,10 @@ class ConfigError(ImgkitError, ValueError):
 
 class ImageNotFoundError(ImgkitError, LookupError):
     """No image in the store answers to that name or ID (``No such image: x:latest``)."""
+
+
+class PullError(ImgkitError, ValueError):
+    """A pull that cannot be done as asked (``tag can't be used with --all-tags/-a``)."""
 
 
 class ConflictError(ImgkitError):

@@ -199,8 +199,8 @@ def sort_key(entry: Entry) -> tuple:
     return tuple(key)
 
 
-def _ordered(entries: Iterable[Entry]) -> list[Entry]:
-    """Check entries, add the missing parent directories, sort them."""
+def _ordered(entries: Iterable[Entry], add_parents: bool = True) -> list[Entry]:
+    """Check entries, add the missing parent directories (unless told not to), sort them."""
     by_path: dict[str, Entry] = {}
     for entry in entries:
         if not isinstance(entry, Entry):
@@ -209,7 +209,7 @@ def _ordered(entries: Iterable[Entry]) -> list[Entry]:
             raise ValueError(f"duplicate path in layer: {entry.path!r} (the OCI layer spec "
                              "forbids two entries for one path)")
         by_path[entry.path] = entry
-    for path in list(by_path):
+    for path in list(by_path) if add_parents else ():
         parts = path.split("/")
         for depth in range(1, len(parts)):
             parent = "/".join(parts[:depth])
@@ -325,9 +325,9 @@ def _is_utf8(value: bytes) -> bool:
     return True
 
 
-def _tar_chunks(entries: Iterable[Entry], mtime: int) -> Iterator[bytes]:
+def _tar_chunks(entries: Iterable[Entry], mtime: int, add_parents: bool = True) -> Iterator[bytes]:
     _check_mtime(mtime)
-    for entry in _ordered(entries):
+    for entry in _ordered(entries, add_parents):
         yield _entry_header(entry, mtime)
         if entry.data:
             yield entry.data
@@ -335,14 +335,16 @@ def _tar_chunks(entries: Iterable[Entry], mtime: int) -> Iterator[bytes]:
     yield b"\0" * (2 * _BLOCK)          # end of archive; no padding to a 10 KiB record
 
 
-def write_tar(entries: Iterable[Entry], mtime: int = 0) -> bytes:
+def write_tar(entries: Iterable[Entry], mtime: int = 0, *, add_parents: bool = True) -> bytes:
     """Return the tar of ``entries``, the same bytes for the same entries, always.
 
     The order you give does not matter: entries are sorted and missing parent
-    directories added. Two entries for one path raise ``ValueError`` (a later
-    one silently winning would hide mistakes).
+    directories added (``add_parents=False`` leaves them out, for a tar that
+    is extracted over existing directories without changing their modes).
+    Two entries for one path raise ``ValueError`` (a later one silently
+    winning would hide mistakes).
     """
-    return b"".join(_tar_chunks(entries, mtime))
+    return b"".join(_tar_chunks(entries, mtime, add_parents))
 
 
 def entries_from_directory(root: str | os.PathLike, prefix: str = "") -> list[Entry]:

@@ -13,7 +13,7 @@ from .host import Host, default_host
 
 # verb -> module that defines it; imported on first use to keep start-up quick.
 _VERBS = {
-    "pull": "pull", "ratelimit": "pull",
+    "pull": "pulling", "ratelimit": "pulling",
     "images": "listing",
     "inspect": "inspect", "history": "inspect",
     "tag": "tagging",
@@ -21,6 +21,8 @@ _VERBS = {
     "rmi": "removal",
     "prune": "pruning",
     "system_df": "diskusage",
+    "create": "containers", "start": "containers", "stop": "containers", "rm": "containers",
+    "ps": "containers", "commit": "containers", "export": "containers", "cp": "containers",
 }
 
 __all__ = ["Host", "default_host", *sorted(_VERBS)]

@@ -46,6 +46,12 @@ class DiskUsage:
     containers: int = 0
     running_containers: int = 0
     layer_refcounts: dict[str, int] = field(default_factory=dict)
+    layer_sizes: dict[str, int] = field(default_factory=dict)
+
+    def layer_rows(self) -> list[tuple[str, int, int]]:
+        """Return ``(chain_id, size, images using it)`` for every layer, most shared first."""
+        return sorted(((c, self.layer_sizes.get(c, 0), n) for c, n in self.layer_refcounts.items()),
+                      key=lambda row: (-row[2], row[0]))
 
     @property
     def reclaimable(self) -> int:
@@ -74,7 +80,8 @@ class DiskUsage:
 def usage(records: Records) -> DiskUsage:
     """Compute the disk usage of a records snapshot."""
     users = records.layer_users()
-    result = DiskUsage(layer_refcounts={c: len(u) for c, u in users.items()})
+    result = DiskUsage(layer_refcounts={c: len(u) for c, u in users.items()},
+                       layer_sizes={c: layer.content_size for c, layer in records.layers.items()})
     result.layers_size = sum(layer.content_size for chain_id, layer in records.layers.items()
                              if users.get(chain_id))
     result.containers = len(records.containers)

@@ -1,0 +1,389 @@
+"""Pull an image into your store, saying exactly what ``docker pull`` says.
+
+    >>> result = imgkit.pull("redis")                   # doctest: +SKIP
+    >>> result                                          # doctest: +SKIP
+    Using default tag: latest
+    latest: Pulling from library/redis
+    6015d6faa173: Already exists
+    0cf8c8199a7c: Pulling fs layer
+    ...
+    Digest: sha256:010bd24e051e...
+    Status: Downloaded newer image for redis:latest
+    docker.io/library/redis:latest
+
+What happens, step by step (moby's ``distribution/pull_v2.go``):
+
+1. The name is read as Docker reads it: ``redis`` is
+   ``docker.io/library/redis``, and with no tag, ``:latest``.
+2. The registries are tried in order: for docker.io, each mirror (the lab,
+   in class), then Docker Hub. A registry that fails hands over to the next.
+3. The tag's manifest is fetched. A multi-platform tag gives an *index*;
+   the entry for your platform (or ``platform=``) is fetched from it.
+4. The manifest names the config, whose digest is the **image ID**. If the
+   store has that image, nothing is downloaded; otherwise the config and
+   the layers come down (see ``imgkit.api.pulllayers``).
+5. The image is recorded, the tag moved to it, and ``name@digest`` (the
+   digest the tag resolved to) recorded too, as Docker's ``RepoDigests``.
+
+"Downloaded newer image" means the tag now names an image it did not
+name before - even when no byte was downloaded; "Image is up to date" means
+it already did.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+from .. import digest as digests
+from .. import reference as references
+from ..errors import (
+    DigestMismatchError,
+    ImgkitError,
+    ManifestError,
+    ManifestUnknownError,
+    PullError,
+    RegistryNotFoundError,
+    RegistryUnreachableError,
+    RepositoryNotFoundError,
+    StoreError,
+    TooManyRequestsError,
+)
+from ..events import Listener, ProgressEvent
+from ..oci import ImageConfig, Index, Platform, mediatypes, parse_any
+from ..oci.platform import rank
+from ..registry.auth import repository_scope
+from ..store import add_digest_reference, add_image, tag
+from .host import DOCKER_HUB_DOMAIN, Host, default_host
+from .pulllayers import LayerOutcome, pull_layers
+
+__all__ = ["pull", "ratelimit", "PullResult", "PulledTag", "LayerOutcome", "PullError"]
+
+DOWNLOADED = "Downloaded newer image"
+UP_TO_DATE = "Image is up to date"
+_ACCESS_DENIED = "denied: requested access to the resource is denied"
+_CLASSROOM_HINT = ("(a classroom shares one address and one allowance: pull from the lab "
+                   "instead, `imgkit lab start`, or through a registry mirror)")
+
+
+@dataclass(frozen=True)
+class PulledTag:
+    """One tag (or digest) pulled: the image it names now, and what it took."""
+
+    reference: str                  #: canonical, ``docker.io/library/redis:latest``
+    image_id: str
+    digest: str                     #: what the tag resolved to (an index for multi-platform)
+    updated: bool                   #: the reference names this image and did not before
+    layers: tuple[LayerOutcome, ...]    #: empty when the image was already in the store
+    downloaded_bytes: int
+
+
+class PullResult:
+    """What ``pull`` did: the transcript Docker would print, and the facts behind it.
+
+    ``lines`` is the transcript without byte progress (what ``docker pull``
+    prints when its output is not a terminal); ``events`` has every event.
+    ``tags`` holds one ``PulledTag`` per tag pulled (several with
+    ``all_tags=True``); ``image_id``, ``digest`` and ``layers`` are those
+    of the last one.
+    """
+
+    def __init__(self, reference: str, status: str, events: list[ProgressEvent],
+                 tags: list[PulledTag]):
+        self.reference = reference
+        self.status = status
+        self.events = events
+        self.tags = tags
+
+    @property
+    def lines(self) -> list[str]:
+        """The transcript, one string per line, as printed when not on a terminal."""
+        return [event.line() for event in self.events if not event.has_progress]
+
+    @property
+    def image_id(self) -> str | None:
+        """The ID of the image pulled (of the last tag with ``all_tags``)."""
+        return self.tags[-1].image_id if self.tags else None
+
+    @property
+    def digest(self) -> str | None:
+        """The digest the tag resolved to (``Digest:`` in the transcript)."""
+        return self.tags[-1].digest if self.tags else None
+
+    @property
+    def layers(self) -> tuple[LayerOutcome, ...]:
+        """Each layer's id, last status and compressed size (empty if nothing was needed)."""
+        return self.tags[-1].layers if self.tags else ()
+
+    @property
+    def downloaded_bytes(self) -> int:
+        """Compressed layer bytes downloaded by the whole pull."""
+        return sum(pulled.downloaded_bytes for pulled in self.tags)
+
+    def __repr__(self) -> str:
+        return "\n".join(self.lines)
+
+    def _repr_html_(self) -> str:
+        return f"<pre>{html.escape(repr(self))}</pre>"
+
+
+def pull(name: str, *, host: Host | None = None, platform: str | Platform | None = None,
+         all_tags: bool = False, listener: Listener | None = None) -> PullResult:
+    """Download an image from a registry into the store, like ``docker pull NAME``.
+
+    ``name`` is what you would type after ``docker pull``: ``alpine``,
+    ``redis:7.2``, ``alpine@sha256:...``, ``127.0.0.1:5000/team/app:1.0``.
+    ``platform`` (``"linux/arm64"``) picks another platform of a
+    multi-platform image; ``all_tags=True`` pulls every tag of the
+    repository (``docker pull -a``). ``listener``, if given, is called with
+    each ``ProgressEvent`` as it happens. Nothing is printed: the result's
+    ``repr`` is the transcript.
+
+    Raises Docker's errors: ``manifest for alpine:nope not found: ...``,
+    ``pull access denied for nope, repository does not exist ...``,
+    ``no matching manifest for linux/s390x in the manifest list entries``.
+    """
+    host = host if host is not None else default_host()
+    ref = references.parse(name)
+    if all_tags and (ref.tag is not None or ref.digest is not None):
+        raise PullError("tag can't be used with --all-tags/-a")
+    puller = _Puller(host, platform, listener)
+    if not all_tags and ref.tag is None and ref.digest is None:
+        ref = ref.with_default_tag()
+        puller.emit(ProgressEvent(f"Using default tag: {ref.tag}"))
+    pulled = puller.from_endpoints(ref, all_tags)
+    status = DOWNLOADED if any(p.updated for p in pulled) else UP_TO_DATE
+    puller.emit(ProgressEvent(f"Status: {status} for {ref.familiar}"))
+    for warning in puller.warnings:
+        puller.emit(ProgressEvent(warning))
+    puller.emit(ProgressEvent(str(ref)))
+    return PullResult(str(ref), status, puller.events, pulled)
+
+
+def ratelimit(host: Host | None = None):
+    """Return Docker Hub's pull allowance for you, ``RateLimit(limit, remaining)``, or None.
+
+    Reads the ``ratelimit-*`` headers of a manifest ``HEAD`` on
+    ``ratelimitpreview/test`` - a look that Docker Hub does not count as a
+    pull. Registries that send no such headers (the lab) give None.
+    """
+    from ..registry import RateLimit
+
+    host = host if host is not None else default_host()
+    clients = host.registry_clients(DOCKER_HUB_DOMAIN)
+    try:
+        return clients[-1].ratelimit()
+    except TooManyRequestsError as exc:
+        return RateLimit(exc.limit, 0 if exc.remaining is None else exc.remaining)
+    except RegistryNotFoundError:
+        return None
+    finally:
+        for client in clients:
+            client.close()
+
+
+class _Puller:
+    """One ``pull`` call: the host, the wanted platform, and the events said so far."""
+
+    def __init__(self, host: Host, platform: str | Platform | None, listener: Listener | None):
+        self.host = host
+        self.store = host.store
+        chosen = platform if platform is not None else host.platform
+        # Only a platform asked for explicitly earns Docker's mismatch warning.
+        self.explicit = chosen is not None
+        self.platform = Platform.parse(chosen) if isinstance(chosen, str) else chosen
+        self.listener = listener
+        self.events: list[ProgressEvent] = []
+        self.warnings: list[str] = []
+
+    def emit(self, event: ProgressEvent) -> None:
+        self.events.append(event)
+        if self.listener is not None:
+            self.listener(event)
+
+    # -- endpoints --------------------------------------------------------------
+    def from_endpoints(self, ref: references.Reference, all_tags: bool) -> list[PulledTag]:
+        """Try each registry in turn (mirrors, then Docker Hub) until one serves the pull."""
+        clients = self.host.registry_clients(ref.domain)
+        failures: list[tuple[object, ImgkitError]] = []
+        try:
+            for client in clients:
+                try:
+                    return self._pull_repository(client, ref, all_tags)
+                except (StoreError, PullError):
+                    raise       # a local problem: another registry would not help
+                except ImgkitError as exc:
+                    failures.append((client, exc))
+            raise _most_informative(failures) from None
+        finally:
+            for client in clients:
+                client.close()
+
+    def _pull_repository(self, client, ref: references.Reference,
+                         all_tags: bool) -> list[PulledTag]:
+        if not all_tags:
+            return [self._pull_tag(client, ref)]
+        try:
+            tags = client.tags(ref.path)
+        except RegistryNotFoundError as exc:
+            raise _access_denied(ref, exc) from None
+        except TooManyRequestsError as exc:
+            raise _rate_limited(exc) from None
+        # Docker pulls in the order the registry lists; Docker Hub and Distribution 3
+        # list sorted, older Distributions in directory order - sorting keeps lessons stable.
+        return [self._pull_tag(client, ref.with_tag(name), warn=False) for name in sorted(tags)]
+
+    # -- one tag ----------------------------------------------------------------
+    def _pull_tag(self, client, ref: references.Reference, warn: bool = True) -> PulledTag:
+        repository = ref.path
+        try:
+            top = client.get_manifest(repository, ref.digest or ref.tag)
+        except ManifestUnknownError as exc:
+            raise _not_found(client, ref, exc) from None
+        except RepositoryNotFoundError as exc:
+            raise _access_denied(ref, exc) from None
+        except TooManyRequestsError as exc:
+            raise _rate_limited(exc) from None
+        # moby labels a digest pull with the whole reference, a tag pull with the tag.
+        self.emit(ProgressEvent(f"Pulling from {repository}", str(ref) if ref.digest else ref.tag))
+        manifest, document = top, parse_any(top.data, top.media_type)
+        from_index = False
+        while isinstance(document, Index):
+            entry = document.select(self.platform)
+            manifest = client.get_manifest(repository, entry.digest)
+            document = parse_any(manifest.data, manifest.media_type)
+            from_index = True
+        config_descriptor = document.config
+        if config_descriptor.media_type not in mediatypes.CONFIG_TYPES:
+            raise ManifestError(f"unsupported media type {config_descriptor.media_type}")
+        image_id = config_descriptor.digest
+
+        records = self.store.records()
+        known = records.images.get(image_id)
+        outcomes: list[LayerOutcome] = []
+        fetched = 0
+        config_bytes = None
+        if known is not None:
+            actual = Platform(known.os, known.architecture, known.variant)
+        else:
+            config_bytes = _fetch_config(client, repository, config_descriptor)
+            config = ImageConfig.from_json(config_bytes)
+            actual = config.platform
+            facts, outcomes, fetched = pull_layers(
+                client, repository, document.layers, list(config.diff_ids), self.store,
+                records, self.emit)
+            self.store.blobs.put(manifest.data, digests.compute(manifest.data))
+            self.store.blobs.put(config_bytes, image_id)
+
+        resolved = ref.digest or top.digest
+        self.emit(ProgressEvent(f"Digest: {resolved}"))
+        with self.store.transaction() as records:
+            if config_bytes is not None:
+                add_image(self.store, records, manifest=manifest.data,
+                          manifest_media_type=document.media_type, config=config_bytes,
+                          layers=facts)
+            elif image_id not in records.images:
+                raise StoreError(f"image {digests.short(image_id)} was deleted while it was "
+                                 "being pulled: pull it again")
+            updated = _name(records, ref, resolved, image_id)
+        if warn and self.explicit and not from_index and rank(self.platform, actual) is None:
+            # moby's daemon accepts a single-platform image of another platform, with a warning.
+            self.warnings.append(
+                f"WARNING: image with reference {ref.familiar_name} was found but does not "
+                f"match the specified platform: wanted {self.platform}, actual: {actual}")
+        return PulledTag(str(ref), image_id, resolved, updated, tuple(outcomes), fetched)
+
+
+def _fetch_config(client, repository: str, descriptor) -> bytes:
+    """Download the image config, checked against its digest (the image ID)."""
+    try:
+        return client.get_blob(repository, descriptor.digest, descriptor.size)
+    except DigestMismatchError as exc:
+        error = DigestMismatchError(descriptor.digest, exc.actual)
+        error.args = (f"error pulling image configuration: image config verification failed "
+                      f"for digest {descriptor.digest}",)
+        raise error from None
+
+
+def _name(records, ref: references.Reference, resolved: str, image_id: str) -> bool:
+    """Point the pulled reference at ``image_id``; return True if that changed anything.
+
+    A tag pull moves the tag and records ``name@digest`` unless that digest
+    reference exists (moby never re-points one: one index digest may serve
+    several platforms). A digest pull records the digest reference only.
+    """
+    digest_ref = f"{ref.name}@{resolved}"
+    if ref.digest is not None:
+        changed = records.references.get(digest_ref) != image_id
+        if changed:
+            add_digest_reference(records, digest_ref, image_id)
+        return changed
+    if digest_ref not in records.references:
+        add_digest_reference(records, digest_ref, image_id)
+    tag_ref = f"{ref.name}:{ref.tag}"
+    if records.references.get(tag_ref) == image_id:
+        return False
+    tag(records, tag_ref, image_id)
+    return True
+
+
+# -- errors, in Docker's words ------------------------------------------------------
+
+def _not_found(client, ref: references.Reference, exc: ManifestUnknownError) -> ImgkitError:
+    """Say whether the tag or the whole repository is missing.
+
+    Docker Hub refuses an unknown repository outright, but a Distribution
+    registry (the lab) answers MANIFEST_UNKNOWN for it too; its tag list
+    tells the two cases apart.
+    """
+    try:
+        # One page is enough to know the repository exists (Docker Hub's are long).
+        client.transport.request("GET", f"/v2/{ref.path}/tags/list?n=1",
+                                 scopes=(repository_scope(ref.path, ["pull"]),)).close()
+    except RegistryNotFoundError as missing:
+        return _access_denied(ref, missing)
+    except ImgkitError:
+        pass
+    return ManifestUnknownError(f"manifest for {ref.familiar} not found: {exc}",
+                                status=exc.status, code=exc.code)
+
+
+def _access_denied(ref: references.Reference, exc: RegistryNotFoundError) -> ImgkitError:
+    cause = str(exc) if exc.code == "DENIED" else _ACCESS_DENIED
+    return RepositoryNotFoundError(
+        f"pull access denied for {ref.familiar_name}, repository does not exist or may "
+        f"require 'docker login': {cause}", status=exc.status, code=exc.code)
+
+
+def _rate_limited(exc: TooManyRequestsError) -> TooManyRequestsError:
+    return TooManyRequestsError(f"{exc} {_CLASSROOM_HINT}", status=exc.status, code=exc.code,
+                                limit=exc.limit, remaining=exc.remaining)
+
+
+def _most_informative(failures: list[tuple[object, ImgkitError]]) -> ImgkitError:
+    """Choose the error to show when every registry failed.
+
+    Docker Hub's own answer wins, unless Hub could not be reached at all:
+    then a mirror's answer ("not found" first) says more than a DNS error,
+    which is what an offline learner would otherwise see.
+    """
+    last = failures[-1][1]
+    if not isinstance(last, RegistryUnreachableError):
+        return last
+    answers = [exc for _, exc in failures if not isinstance(exc, RegistryUnreachableError)]
+    for exc in answers:
+        if isinstance(exc, RegistryNotFoundError):
+            return exc
+    if answers:
+        return answers[-1]
+    if len(failures) == 1:
+        return last
+    notes = []
+    for client, exc in failures[:-1]:
+        url = getattr(client, "url", "?")
+        cause = str(exc).rpartition(": ")[2]
+        hint = ("; if it is the lab, start it with `imgkit lab start`"
+                if url.startswith(("http://127.", "http://localhost", "http://[::1]")) else "")
+        notes.append(f"mirror {url}: {cause}{hint}")
+    return RegistryUnreachableError(f"{last} (tried first: {'; '.join(notes)})",
+                                    status=last.status, code=last.code)

@@ -1,0 +1,313 @@
+"""Download an image's layers the way ``docker pull`` does: three at a time, stacked bottom up.
+
+One pull, layer by layer (``pull`` in ``imgkit.api.pull`` calls this once
+it has the manifest and the config)::
+
+    a2318d6c47ec: Already exists       the layer *and everything under it* is in the store
+    1a8e1b7ec4f5: Pulling fs layer     it must be downloaded
+    5d1c2a5b0e4f: Waiting              ... but three downloads already run
+    1a8e1b7ec4f5: Downloading          bytes arrive (a bar on a terminal, nothing otherwise)
+    1a8e1b7ec4f5: Verifying Checksum   every byte is in: does it hash to its digest?
+    1a8e1b7ec4f5: Download complete
+    1a8e1b7ec4f5: Pull complete        the layer is stacked on the ones below it
+
+- **Already exists** is decided by ChainID (the layer's diff_id chained with
+  every diff_id under it), and only for the bottom run of layers: one layer
+  missing means every layer above it has a new ChainID, even if its bytes
+  are old.
+- Downloads run concurrently, but **Pull complete** comes strictly bottom to
+  top: a layer can only be stacked once the layers below it are.
+- Each blob streams through ``LayerIngest`` into a temporary file of the
+  blob store: in one pass its digest, its diff_id (which must be the
+  config's ``rootfs.diff_ids`` entry) and Docker's SIZE are checked. The
+  blobs are renamed into place only when *every* layer verified, so a failed
+  pull leaves no new blob behind.
+
+Concurrent downloads finish in whatever order the network decides, yet a
+lesson must print the same transcript every time. So the status lines of
+downloads are reported in a fixed order - the order they would finish in if
+every download ran at the same speed (small layers first) - each as soon as
+it and the layers predicted before it are done. Byte progress is reported
+live.
+"""
+
+from __future__ import annotations
+
+import heapq
+import queue
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from .. import digest as digests
+from ..errors import DigestMismatchError, ManifestError
+from ..events import ProgressEvent
+from ..layerstream import LayerIngest
+from ..oci import Descriptor, mediatypes
+from ..store import LayerFacts
+
+__all__ = ["MAX_CONCURRENT_DOWNLOADS", "PROGRESS_EVERY", "LayerOutcome", "finishing_order",
+           "pull_layers", "ROOTFS_MISMATCH"]
+
+#: Docker's default ``max-concurrent-downloads``.
+MAX_CONCURRENT_DOWNLOADS = 3
+#: Bytes between two "Downloading" updates of one layer (Docker's progress reader: 512 kB).
+PROGRESS_EVERY = 512 * 1024
+#: moby's error when the layers and the config's rootfs disagree.
+ROOTFS_MISMATCH = "layers from manifest don't match image configuration"
+
+
+@dataclass(frozen=True)
+class LayerOutcome:
+    """What happened to one layer of a pull: ``status`` is its last line."""
+
+    id: str         #: 12 hex digits of the compressed digest, as the pull lines show
+    digest: str
+    status: str     #: "Already exists" or "Pull complete"
+    size: int       #: compressed bytes (downloaded, or not needed)
+
+    def __repr__(self) -> str:
+        return f"<{self.id}: {self.status} ({self.size} bytes)>"
+
+
+class _Cancelled(Exception):
+    """Internal: another layer failed, so this download stops."""
+
+
+@dataclass(eq=False)
+class _Layer:
+    index: int
+    descriptor: Descriptor
+    diff_id: str
+    short: str
+    source: _Layer | None = None        # an identical blob lower in this manifest
+    facts: LayerFacts | None = None
+    complete: bool = False              # "Download complete" was reported
+    status: str = ""
+
+
+def finishing_order(sizes: list[int], slots: int = MAX_CONCURRENT_DOWNLOADS) -> list[int]:
+    """Return the positions of downloads in the order they finish at equal speed.
+
+    ``slots`` downloads run at once, started in list order; a download of
+    ``n`` bytes takes ``n`` units of time. Ties go to the lower position.
+
+    >>> finishing_order([1_000_000, 359, 279])
+    [2, 1, 0]
+    """
+    running = [(size, position) for position, size in enumerate(sizes[:slots])]
+    heapq.heapify(running)
+    waiting = iter(range(slots, len(sizes)))
+    order = []
+    while running:
+        finished_at, position = heapq.heappop(running)
+        order.append(position)
+        following = next(waiting, None)
+        if following is not None:
+            heapq.heappush(running, (finished_at + sizes[following], following))
+    return order
+
+
+def pull_layers(client, repository: str, layers: tuple[Descriptor, ...], diff_ids: list[str],
+                store, records, emit, *, concurrency: int = MAX_CONCURRENT_DOWNLOADS
+                ) -> tuple[list[LayerFacts], list[LayerOutcome], int]:
+    """Bring every layer of a manifest into the store; return facts, outcomes and bytes fetched.
+
+    ``diff_ids`` are the config's ``rootfs.diff_ids`` (one per layer);
+    ``records`` a snapshot of the store's records (which layers exist);
+    ``emit`` receives each ``ProgressEvent``. On any failure every
+    temporary file is removed, no blob is added, and the error is raised.
+    """
+    if len(diff_ids) != len(layers):
+        raise ManifestError(f"{ROOTFS_MISMATCH}: the manifest has {len(layers)} layers, "
+                            f"the config {len(diff_ids)} diff_ids")
+    for descriptor in layers:
+        if descriptor.media_type not in mediatypes.LAYER_TYPES:
+            raise ManifestError(f"unsupported media type {descriptor.media_type}")
+    stack = [_Layer(i, d, diff_id, digests.short(d.digest))
+             for i, (d, diff_id) in enumerate(zip(layers, diff_ids, strict=True))]
+    chain_ids = digests.chain_ids(diff_ids)
+
+    present = 0
+    for layer, chain_id in zip(stack, chain_ids, strict=True):
+        known = records.layers.get(chain_id)
+        # The OCI layout must hold the very blob this manifest names, so a
+        # layer known only under another compression is fetched again.
+        if known is None or not store.blobs.has(layer.descriptor.digest):
+            break
+        emit(ProgressEvent("Already exists", layer.short))
+        layer.status = "Already exists"
+        layer.facts = LayerFacts(layer.descriptor.digest, layer.descriptor.media_type,
+                                 known.diff_id, layer.descriptor.size,
+                                 known.uncompressed_size, known.content_size)
+        present += 1
+
+    downloads: list[_Layer] = []
+    first_of: dict[str, _Layer] = {}
+    for layer in stack[present:]:
+        # Docker downloads a blob listed twice once, and says nothing of the copy.
+        source = first_of.get(layer.descriptor.digest)
+        if source is not None:
+            if source.diff_id != layer.diff_id:     # one blob cannot unpack to two tars
+                raise DigestMismatchError(layer.diff_id, source.diff_id,
+                                          f"{ROOTFS_MISMATCH}: layer {layer.short}")
+            layer.source = source
+            continue
+        first_of[layer.descriptor.digest] = layer
+        emit(ProgressEvent("Pulling fs layer", layer.short))
+        downloads.append(layer)
+    for layer in downloads[concurrency:]:
+        emit(ProgressEvent("Waiting", layer.short))
+
+    if downloads:
+        _Downloads(client, repository, store, emit, concurrency).run(stack, present, downloads)
+
+    facts = []
+    for layer in stack:
+        got = layer.facts if layer.source is None else layer.source.facts
+        assert got is not None
+        if got.diff_id != layer.diff_id:
+            raise DigestMismatchError(layer.diff_id, got.diff_id,
+                                      f"{ROOTFS_MISMATCH}: layer {layer.short}")
+        facts.append(LayerFacts(got.digest, got.media_type, got.diff_id, got.size,
+                                got.uncompressed_size, got.content_size))
+    outcomes = [LayerOutcome(layer.short, layer.descriptor.digest, layer.status,
+                             layer.descriptor.size) for layer in stack]
+    return facts, outcomes, sum(layer.facts.size for layer in downloads if layer.facts)
+
+
+class _Downloads:
+    """Run the downloads of one pull on a small thread pool, reporting from the caller's thread.
+
+    Workers never call ``emit``: they post messages on a queue, and the
+    thread that called ``pull`` turns them into events - so a notebook's
+    listener is always called from the thread that runs the cell.
+    """
+
+    def __init__(self, client, repository: str, store, emit, concurrency: int):
+        self.client = client
+        self.repository = repository
+        self.store = store
+        self.emit = emit
+        self.concurrency = max(1, concurrency)
+        self.messages: queue.Queue = queue.Queue()
+        self.cancel = threading.Event()
+        self.lock = threading.Lock()      # hands verified writers over, or aborts them
+        self.writers: list = []
+
+    def run(self, stack: list[_Layer], present: int, downloads: list[_Layer]) -> None:
+        predicted = [downloads[p] for p in finishing_order(
+            [layer.descriptor.size for layer in downloads], self.concurrency)]
+        reported = 0            # how many of `predicted` have said "Download complete"
+        stacked = present       # layers of `stack` that are "Pull complete"
+        pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="imgkit-pull")
+        interrupted = False
+        try:
+            for layer in downloads:
+                pool.submit(self._download, layer)
+            remaining = len(downloads)
+            while remaining:
+                kind, layer, value = self.messages.get()
+                if kind == "progress":
+                    self.emit(ProgressEvent("Downloading", layer.short, value,
+                                            layer.descriptor.size))
+                    continue
+                if kind == "error":
+                    raise _explain(value, layer)
+                remaining -= 1
+                layer.facts = value
+                while reported < len(predicted) and predicted[reported].facts is not None:
+                    finished = predicted[reported]
+                    reported += 1
+                    self.emit(ProgressEvent("Verifying Checksum", finished.short))
+                    self.emit(ProgressEvent("Download complete", finished.short))
+                    finished.complete = True
+                    stacked = self._stack(stack, stacked)
+            with self.lock:
+                writers, self.writers = self.writers, []
+            for position, writer in enumerate(writers):
+                try:
+                    writer.commit()
+                except BaseException:
+                    for rest in writers[position + 1:]:
+                        rest.abort()
+                    raise
+        except BaseException as exc:
+            interrupted = not isinstance(exc, Exception)
+            self._abort()
+            raise
+        finally:
+            # After an error, wait for the workers (they stop at their next
+            # chunk) so no temporary file outlives the pull; after Ctrl-C, do not.
+            pool.shutdown(wait=not interrupted, cancel_futures=True)
+
+    def _stack(self, stack: list[_Layer], stacked: int) -> int:
+        """Report "Pull complete" for each layer whose own download and all below are done."""
+        while stacked < len(stack):
+            layer = stack[stacked]
+            if not (layer.source or layer).complete:
+                break
+            if layer.source is None:
+                self.emit(ProgressEvent("Pull complete", layer.short))
+            layer.status = "Pull complete"
+            stacked += 1
+        return stacked
+
+    def _abort(self) -> None:
+        self.cancel.set()
+        with self.lock:
+            writers, self.writers = self.writers, []
+        for writer in writers:
+            writer.abort()
+
+    def _download(self, layer: _Layer) -> None:
+        """Stream one blob into a temporary file of the blob store, verifying it (a worker)."""
+        descriptor = layer.descriptor
+        try:
+            if self.cancel.is_set():
+                raise _Cancelled()
+            writer = self.store.blobs.writer(descriptor.digest)
+        except BaseException as exc:
+            self.messages.put(("error", layer, exc))
+            return
+        try:
+            ingest = LayerIngest(descriptor.digest, descriptor.media_type, sink=writer,
+                                 expected_diff_id=layer.diff_id, expected_size=descriptor.size)
+            told = 0
+            with self.client.open_blob(self.repository, descriptor.digest,
+                                       descriptor.size) as stream:
+                for chunk in stream:
+                    if self.cancel.is_set():
+                        raise _Cancelled()
+                    ingest.feed(chunk)
+                    if ingest.size - told >= PROGRESS_EVERY or ingest.size == descriptor.size:
+                        told = ingest.size
+                        self.messages.put(("progress", layer, told))
+            facts = ingest.finish()
+        except BaseException as exc:
+            writer.abort()
+            self.messages.put(("error", layer, exc))
+            return
+        with self.lock:
+            if self.cancel.is_set():
+                writer.abort()
+                return
+            self.writers.append(writer)
+        self.messages.put(("done", layer, LayerFacts(
+            facts.digest, descriptor.media_type, facts.diff_id, facts.size,
+            facts.uncompressed_size, facts.content_size)))
+
+
+def _explain(exc: BaseException, layer: _Layer) -> BaseException:
+    """Return the error a failed download should raise, in moby's words where it has some."""
+    if isinstance(exc, DigestMismatchError):
+        if exc.expected == layer.diff_id and exc.expected != layer.descriptor.digest:
+            error = DigestMismatchError(exc.expected, exc.actual)
+            error.args = (f"{ROOTFS_MISMATCH}: layer {layer.short} unpacks to {exc.actual}, "
+                          f"the config says {exc.expected}",)
+            return error
+        error = DigestMismatchError(layer.descriptor.digest, exc.actual)
+        error.args = (f"filesystem layer verification failed for digest "
+                      f"{layer.descriptor.digest} (got {exc.actual})",)
+        return error
+    return exc
