@@ -18,6 +18,7 @@ one, so a learner can compare them with what ``docker`` prints::
     ├── ConfigError (ValueError)             a bad imgkit or Docker config file
     ├── ImageNotFoundError (LookupError)     "No such image: alpine:latest"
     ├── PullError (ValueError)               "tag can't be used with --all-tags/-a"
+    ├── InvalidFilterError (ValueError)      "invalid filter 'foo'"
     ├── ConflictError                        "conflict: unable to delete ... (must be forced)"
     ├── StoreError                           the local store is damaged or locked
     ├── LabError                             the lab registry could not start or stop
@@ -51,6 +52,7 @@ __all__ = [
     "ConfigError",
     "ImageNotFoundError",
     "PullError",
+    "InvalidFilterError",
     "ConflictError",
     "StoreError",
     "LabError",
@@ -124,6 +126,10 @@ class ImageNotFoundError(ImgkitError, LookupError):
 
 class PullError(ImgkitError, ValueError):
     """A pull that cannot be done as asked (``tag can't be used with --all-tags/-a``)."""
+
+
+class InvalidFilterError(ImgkitError, ValueError):
+    """A ``--filter`` that Docker would refuse: ``invalid filter 'foo'`` and the like."""
 
 
 class ConflictError(ImgkitError):

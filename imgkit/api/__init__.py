@@ -15,7 +15,7 @@ from .host import Host, default_host
 _VERBS = {
     "pull": "pulling", "ratelimit": "pulling",
     "images": "listing",
-    "inspect": "inspect", "history": "inspect",
+    "inspect": "inspecting", "history": "inspecting",
     "tag": "tagging",
     "fsck": "maintenance",
     "rmi": "removal",
@@ -23,6 +23,8 @@ _VERBS = {
     "system_df": "diskusage",
     "create": "containers", "start": "containers", "stop": "containers", "rm": "containers",
     "ps": "containers", "commit": "containers", "export": "containers", "cp": "containers",
+    # Not re-exported as imgkit.build: that name is the image builder module.
+    "build": "building",
 }
 
 __all__ = ["Host", "default_host", *sorted(_VERBS)]

@@ -133,7 +133,7 @@ def publish(name: str, revision: int = 2, home: str | os.PathLike | None = None)
     return publish_revision(_running(home), name, revision)
 
 
-def reset(home: str | os.PathLike | None = None) -> None:
-    """Put every course image back to its first build (undo ``publish``)."""
+def reset(home: str | os.PathLike | None = None) -> int:
+    """Put every course image back to its first build (undo ``publish``); return how many moved."""
     from .seed import seed_catalog
-    seed_catalog(_running(home), force=True)
+    return seed_catalog(_running(home))

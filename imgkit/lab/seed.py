@@ -3,8 +3,8 @@
 Seeding uses imgkit's own registry client, the same protocol ``docker push``
 speaks: for each blob a ``HEAD`` (does the registry have it?), an upload
 only when it does not, then the manifests, and last the index or tag that
-points at them. A marker file remembers which build of the catalog the
-registry holds, so starting a seeded lab costs no requests at all.
+points at them. A marker file remembers the digests of the first builds, so
+starting a seeded lab costs one ``HEAD`` per tag and no building.
 """
 
 from __future__ import annotations
@@ -44,29 +44,46 @@ def _marker(lab):
     return lab.server.root / "seeded.json"
 
 
+def _expected(lab) -> dict[str, str]:
+    """Return the digests the first builds have, per ``repository:tag`` (remembered once known)."""
+    try:
+        known = json.loads(_marker(lab).read_text())
+        if known.get("version") == CATALOG_VERSION:
+            return dict(known.get("digests", {}))
+    except (OSError, ValueError, AttributeError):
+        pass
+    return {}
+
+
 def seed_catalog(lab, *, force: bool = False, progress=None) -> int:
-    """Push every course image the lab lacks (all of them with ``force``); return how many."""
+    """Make every course tag point at its first build, pushing only what differs; return how many.
+
+    The digests of the first builds are remembered in ``seeded.json`` (the
+    recipes are deterministic, so they never change for one catalog
+    version). Each start checks every tag with one HEAD (a few milliseconds
+    on loopback) and rebuilds only the images whose tags moved or went
+    missing - after ``publish``, or if someone deleted one. ``force``
+    re-pushes everything.
+    """
     marker = _marker(lab)
-    if not force:
-        try:
-            if json.loads(marker.read_text()).get("version") == CATALOG_VERSION:
-                return 0
-        except (OSError, ValueError):
-            pass
+    expected = {} if force else _expected(lab)
     client = _client(lab)
     pushed = 0
     for entry in catalog.CATALOG:
-        if not force:
+        keys = [f"{entry.repository}:{tag}" for tag in entry.tags]
+        if all(k in expected for k in keys):
             present = [_digest_of(client, entry.repository, tag) for tag in entry.tags]
-            if all(present) and len(set(present)) == 1:
+            if present == [expected[k] for k in keys]:
                 continue
         built = catalog.build(entry, 1)
         wanted = push_built(client, entry.repository, built, entry.tags)
+        expected.update({k: wanted for k in keys})
         pushed += 1
         if progress:
             tags = ", ".join(f"{entry.name}:{t}" for t in entry.tags)
             progress(f"seeded {tags} ({digests.short(wanted)})")
-    atomic_write(marker, json.dumps({"version": CATALOG_VERSION}).encode())
+    atomic_write(marker, json.dumps({"version": CATALOG_VERSION, "digests": expected},
+                                    indent=1).encode())
     return pushed
 
 
@@ -90,6 +107,4 @@ def publish_revision(lab, name: str, revision: int) -> str:
     built = catalog.build(entry, revision)
     client = _client(lab)
     result = push_built(client, entry.repository, built, entry.tags)
-    # The lab no longer holds the first builds everywhere: the next start re-checks.
-    _marker(lab).unlink(missing_ok=True)
     return result
