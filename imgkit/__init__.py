@@ -19,8 +19,8 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = {"api", "build", "cli", "compress", "config", "digest", "errors", "events",
-               "fileio", "format", "fsdiff", "lab", "layerstream", "oci", "reference", "registry",
-               "store", "tarlayer", "unpack"}
+               "exercises", "fileio", "format", "fsdiff", "lab", "layerstream", "lesson", "oci",
+               "reference", "registry", "runtime", "store", "tarlayer", "unpack"}
 # Verbs and the Host, re-exported from imgkit.api: imgkit.pull("alpine").
 _API_NAMES = {"Host", "default_host", "pull", "ratelimit", "images", "inspect", "history", "tag", "fsck",
               "rmi", "prune", "system_df", "create", "start", "stop", "rm", "ps", "commit",

@@ -26,12 +26,24 @@ from .. import config
 from ..errors import LabError
 from .server import RegistryServer, find_binary
 
-__all__ = ["Lab", "start", "stop", "status", "publish", "reset", "lab_root", "find_binary"]
+__all__ = ["Lab", "start", "stop", "status", "publish", "reset", "lab_root", "lab_home",
+           "find_binary"]
+
+
+def lab_home(home: str | os.PathLike | None = None) -> Path:
+    """Return the imgkit home whose lab is meant: ``home``, else the lessons' lab, else the default.
+
+    Inside a lesson the default home is the lesson's own, but the lab stays
+    in the learner's usual home (``$IMGKIT_LAB_HOME``, set by ``imgkit.lesson``).
+    """
+    if home is None and os.environ.get("IMGKIT_LAB_HOME"):
+        return Path(os.environ["IMGKIT_LAB_HOME"])
+    return config.resolve_home(home)
 
 
 def lab_root(home: str | os.PathLike | None = None) -> Path:
     """Return the directory holding the lab registry's config, data and log."""
-    return config.resolve_home(home) / "lab"
+    return lab_home(home) / "lab"
 
 
 @dataclass
@@ -67,7 +79,7 @@ def _server(home) -> RegistryServer:
 def status(home: str | os.PathLike | None = None) -> Lab | None:
     """Return the running lab of this imgkit home, or None when it is not running."""
     server = _server(home)
-    return Lab(config.resolve_home(home), server) if server.running() else None
+    return Lab(lab_home(home), server) if server.running() else None
 
 
 def start(home: str | os.PathLike | None = None, *, seed: bool = True,
@@ -78,7 +90,7 @@ def start(home: str | os.PathLike | None = None, *, seed: bool = True,
     a second ``start`` is quick. ``progress``, if given, is called with one
     line of text per image pushed.
     """
-    home_path = config.resolve_home(home)
+    home_path = lab_home(home)
     server = _server(home_path).start()
     lab = Lab(home_path, server)
     if seed:
@@ -102,7 +114,7 @@ def stop(home: str | os.PathLike | None = None) -> bool:
     The registry's data stays on disk, so the next ``start`` is quick. The
     lab stops being the docker.io mirror, so pulls go to Docker Hub again.
     """
-    home_path = config.resolve_home(home)
+    home_path = lab_home(home)
     server = _server(home_path)
     url = server.url if server.running() else None
     stopped = server.stop()
