@@ -15,7 +15,7 @@ lab: system-deps venv
 test: system-deps venv
 	$(VENV)/bin/ruff check imgkit tests bench tools
 	$(PY) -m pytest
-	$(PY) -m pytest --nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider
+	bash tools/test-notebooks.sh
 
 # Benchmarks against skopeo and umoci (not part of `make test`): see bench/RESULTS.md.
 bench: system-deps venv

@@ -78,4 +78,17 @@ def start(name: str, *, clean: bool = True) -> Lesson:
     os.environ[LESSON_HOME_ENV] = str(lab_home)
     # The verbs and the `!imgkit` command line both read IMGKIT_HOME.
     os.environ["IMGKIT_HOME"] = str(lesson_home)
+    _put_imgkit_on_path()
     return Lesson(name, Host(lesson_home), lab)
+
+
+def _put_imgkit_on_path() -> None:
+    # `!imgkit ...` in a notebook runs a shell whose PATH may lack the virtual
+    # environment's bin directory (JupyterLab started as .venv/bin/jupyter does
+    # not activate it); the `imgkit` command lives next to this Python.
+    import shutil
+    import sys
+
+    here = str(Path(sys.executable).parent)
+    if shutil.which("imgkit") is None and (Path(here) / "imgkit").exists():
+        os.environ["PATH"] = here + os.pathsep + os.environ.get("PATH", "")

@@ -64,11 +64,11 @@ class Lab:
         return self.server.address
 
     def __repr__(self) -> str:
-        return f"<imgkit lab registry at {self.url}, home {self.home}>"
+        return f"<imgkit lab registry at {self.url}>"
 
     def _repr_html_(self) -> str:
-        return (f"<b>imgkit lab</b>: registry at <code>{self.url}</code>, "
-                f"the docker.io mirror of <code>{self.home}</code>")
+        return (f"<b>imgkit lab</b>: a registry at <code>{self.url}</code>, "
+                "standing in for Docker Hub")
 
 
 def _server(home) -> RegistryServer:

@@ -1,0 +1,36 @@
+"""The lesson index in notebooks/README.md is generated from the notebooks and is current."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+spec = importlib.util.spec_from_file_location("notebook_index", ROOT / "tools" / "notebook_index.py")
+notebook_index = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(notebook_index)
+
+
+def test_the_readme_index_matches_the_notebooks():
+    # Regenerate with: python tools/notebook_index.py
+    readme = (ROOT / "notebooks" / "README.md").read_text()
+    assert notebook_index.updated(readme) == readme
+
+
+def test_every_lesson_starts_with_a_title_and_its_own_clean_host():
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb")):
+        cells = json.loads(path.read_text())["cells"]
+        assert notebook_index.title_of(path)
+        code = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+        assert f'imgkit.lesson.start("{path.stem}")' in code[0], path.name
+
+
+def test_every_ignored_output_says_why():
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        for cell in json.loads(path.read_text())["cells"]:
+            source = "".join(cell["source"])
+            for line in source.splitlines():
+                if "NBVAL_IGNORE_OUTPUT" in line:
+                    reason = line.split("NBVAL_IGNORE_OUTPUT", 1)[1].strip(" :")
+                    assert len(reason) > 10, f"{path.name}: NBVAL_IGNORE_OUTPUT without a reason"
