@@ -19,7 +19,7 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = {"api", "build", "cli", "compress", "config", "digest", "errors", "events",
-               "exercises", "fileio", "format", "fsdiff", "lab", "layerstream", "lesson", "oci",
+               "exercises", "fileio", "format", "fsdiff", "graph", "lab", "layerstream", "lesson", "oci",
                "reference", "registry", "runtime", "store", "tarlayer", "unpack"}
 # Verbs and the Host, re-exported from imgkit.api: imgkit.pull("alpine").
 _API_NAMES = {"Host", "default_host", "pull", "ratelimit", "images", "inspect", "history", "tag", "fsck",

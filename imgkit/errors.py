@@ -20,8 +20,13 @@ one, so a learner can compare them with what ``docker`` prints::
     ├── PullError (ValueError)               "tag can't be used with --all-tags/-a"
     ├── InvalidFilterError (ValueError)      "invalid filter 'foo'"
     ├── ConflictError                        "conflict: unable to delete ... (must be forced)"
+    ├── DockerfileError                      "Dockerfile:3: ..." (a problem at a line)
+    │   ├── DockerfileParseError (ValueError) "unknown instruction: COPPY (did you mean COPY?)"
+    │   └── BuildError                       "The command '/bin/sh -c false' returned a non-zero code: 1"
     ├── StoreError                           the local store is damaged or locked
     ├── LabError                             the lab registry could not start or stop
+    ├── GraphvizMissingError                 the `dot` program is not installed
+    ├── GraphFormatError (ValueError)        a graph file suffix with no known format
     └── RegistryError                        anything a registry said or did not say
         ├── RegistryUnreachableError         no connection, DNS failure, timeout
         ├── AuthenticationError              401/403, or a token server refused us
@@ -54,8 +59,13 @@ __all__ = [
     "PullError",
     "InvalidFilterError",
     "ConflictError",
+    "DockerfileError",
+    "DockerfileParseError",
+    "BuildError",
     "StoreError",
     "LabError",
+    "GraphvizMissingError",
+    "GraphFormatError",
     "RegistryError",
     "RegistryUnreachableError",
     "AuthenticationError",
@@ -136,12 +146,45 @@ class ConflictError(ImgkitError):
     """Docker's rules forbid the operation (an image in use, referenced twice, ...)."""
 
 
+class DockerfileError(ImgkitError):
+    """A problem at a line of a Dockerfile; ``str()`` is ``Dockerfile:LINE: reason``.
+
+    ``reason`` is Docker's own wording, ``path`` and ``line`` say where (either
+    may be None while the error travels up to the step that knows them).
+    """
+
+    def __init__(self, reason: str, path: str | None = None, line: int | None = None):
+        self.reason, self.path, self.line = reason, path, line
+        where = f"{path}:{line}: " if path and line else f"{path}: " if path else ""
+        super().__init__(where + reason)
+
+    def at(self, path: str, line: int | None) -> "DockerfileError":
+        """Return the same error, located at ``path:line``."""
+        return type(self)(self.reason, path, line)
+
+
+class DockerfileParseError(DockerfileError, ValueError):
+    """A Dockerfile that Docker would refuse to parse."""
+
+
+class BuildError(DockerfileError):
+    """A build step that failed: ``Dockerfile:4: COPY failed: file not found ...``."""
+
+
 class StoreError(ImgkitError):
     """The local store cannot be read or changed (damaged records, a held lock)."""
 
 
 class LabError(ImgkitError):
     """The lab registry could not be found, started or stopped."""
+
+
+class GraphvizMissingError(ImgkitError):
+    """Graphviz's ``dot`` program is not installed (or not on ``PATH``)."""
+
+
+class GraphFormatError(ImgkitError, ValueError):
+    """A file name whose suffix names no format a graph can be written in."""
 
 
 class RegistryError(ImgkitError):

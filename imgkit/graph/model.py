@@ -25,11 +25,22 @@ from pathlib import Path
 from .. import digest as digests
 from ..format import human_size
 
-__all__ = ["Layer", "Image", "IndexNode", "Edge", "Graph", "step_text", "instruction"]
+__all__ = ["Layer", "Image", "IndexNode", "Edge", "Graph", "step_text", "instruction", "marks",
+           "STATE_WORDS"]
 
-# What a view can say about a node. The words appear in the pictures and the text tree.
-STATES = ("", "freed", "kept", "deleted", "untagged", "exists", "fetch", "pull", "added",
-          "removed", "changed", "local", "platform")
+#: What a view can say about a node (its ``state``), in the words the pictures and trees use.
+STATE_WORDS = {
+    "freed": "rmi frees", "kept": "rmi keeps", "deleted": "rmi deletes", "untagged": "rmi untags",
+    "exists": "Already exists", "fetch": "pull downloads", "pull": "pull brings",
+    "added": "new", "removed": "removed", "changed": "tags changed",
+    "platform": "your platform", "local": "in your store",
+}
+
+
+def marks(state: str, note: str) -> list[str]:
+    """Return the words saying a node's ``state`` and ``note`` (either may be empty)."""
+    return [word for word in (STATE_WORDS.get(state, state), note) if word]
+
 
 _BUILDKIT = re.compile(r"\s*# buildkit\s*$")
 _NOP = re.compile(r"^/bin/sh -c #\(nop\)\s*")
@@ -72,7 +83,7 @@ class Layer:
     download_size: int | None = None    #: compressed bytes (what a pull downloads)
     created_by: str = ""                #: the history step that made it, as recorded
     used_by: tuple[str, ...] = ()       #: IDs of the store's images that use it
-    state: str = ""                     #: a view's mark (see ``STATES``)
+    state: str = ""                     #: a view's mark (see ``STATE_WORDS``)
     note: str = ""                      #: a view's words about it
 
     @property
@@ -108,6 +119,7 @@ class Image:
     layers: tuple[str, ...]
     names: tuple[str, ...] = ()         #: familiar tags, ``redis:latest``; empty when dangling
     size: int | None = None             #: Docker's SIZE; None if not known here
+    download_size: int | None = None    #: compressed bytes of its layers (remote images)
     metadata: tuple[str, ...] = ()      #: instructions of steps that made no layer (ENV, CMD...)
     platform: str = ""
     containers: int = 0                 #: containers made from it
@@ -131,7 +143,12 @@ class Image:
 
     @property
     def size_text(self) -> str:
-        return human_size(self.size) if self.size is not None else "?"
+        """Its SIZE for a label, or the download size of an image not in the store."""
+        if self.size is not None:
+            return human_size(self.size)
+        if self.download_size is not None:
+            return f"↓{human_size(self.download_size)}"
+        return "?"
 
     def sort_key(self) -> tuple:
         return (not self.names, self.names[:1], self.id)
@@ -235,11 +252,19 @@ class Graph:
         return [layer for layer in self.sorted_layers() if layer.shared]
 
     def find(self, name: str) -> Image:
-        """Return the image named ``name`` (a familiar tag or an ID prefix)."""
-        wanted = name if ":" in name or "@" in name or len(name) >= 12 else f"{name}:latest"
+        """Return the image named ``name``: a name as Docker reads it, or an ID prefix."""
+        from .. import reference
+
+        try:
+            familiar = reference.parse(name).with_default_tag().familiar
+        except ValueError:
+            familiar = None
         for image in self.sorted_images():
-            if wanted in image.names or name in image.names or \
-                    image.id.removeprefix("sha256:").startswith(name.removeprefix("sha256:")):
+            if familiar in image.names:
+                return image
+        hex_prefix = name.removeprefix("sha256:")
+        for image in self.sorted_images():
+            if re.fullmatch(r"[0-9a-f]+", hex_prefix) and image.id.startswith(f"sha256:{hex_prefix}"):
                 return image
         raise LookupError(f"no image {name} in this graph")
 
