@@ -8,6 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 home=$(mktemp -d /tmp/imgkit-lessons.XXXXXX)
 export IMGKIT_HOME="$home"
+# Widgets are live views; nbval compares text, so lessons run with the text fallback.
+export IMGKIT_WIDGETS=0
 export PATH="$PWD/.venv/bin:$PATH"
 trap '.venv/bin/imgkit lab stop >/dev/null 2>&1 || true; rm -rf "$home"' EXIT
 if [ $# -eq 0 ]; then set -- notebooks/[0-9]*.ipynb; fi

@@ -59,6 +59,8 @@ from .pulllayers import LayerOutcome, pull_layers
 
 __all__ = ["pull", "ratelimit", "PullResult", "PulledTag", "LayerOutcome", "PullError"]
 
+#: How often a pull fetches again what a concurrent ``rmi`` deleted before it could record.
+RECORD_ATTEMPTS = 3
 DOWNLOADED = "Downloaded newer image"
 UP_TO_DATE = "Image is up to date"
 _ACCESS_DENIED = "denied: requested access to the resource is denied"
@@ -136,8 +138,9 @@ def pull(name: str, *, host: Host | None = None, platform: str | Platform | None
     ``platform`` (``"linux/arm64"``) picks another platform of a
     multi-platform image; ``all_tags=True`` pulls every tag of the
     repository (``docker pull -a``). ``listener``, if given, is called with
-    each ``ProgressEvent`` as it happens. Nothing is printed: the result's
-    ``repr`` is the transcript.
+    each ``ProgressEvent`` as it happens; in JupyterLab, when no listener is
+    given, a live progress display (one bar per layer) is shown. Nothing is
+    printed: the result's ``repr`` is the transcript.
 
     Raises Docker's errors: ``manifest for alpine:nope not found: ...``,
     ``pull access denied for nope, repository does not exist ...``,
@@ -147,6 +150,9 @@ def pull(name: str, *, host: Host | None = None, platform: str | Platform | None
     ref = references.parse(name)
     if all_tags and (ref.tag is not None or ref.digest is not None):
         raise PullError("tag can't be used with --all-tags/-a")
+    if listener is None:
+        from ..widgets.auto import notebook_listener
+        listener = notebook_listener(name)      # None outside a live notebook
     puller = _Puller(host, platform, listener)
     if not all_tags and ref.tag is None and ref.digest is None:
         ref = ref.with_default_tag()
@@ -257,41 +263,66 @@ class _Puller:
         if config_descriptor.media_type not in mediatypes.CONFIG_TYPES:
             raise ManifestError(f"unsupported media type {config_descriptor.media_type}")
         image_id = config_descriptor.digest
-
-        records = self.store.records()
-        known = records.images.get(image_id)
+        resolved = ref.digest or top.digest
+        config_bytes: bytes | None = None
+        config: ImageConfig | None = None
         outcomes: list[LayerOutcome] = []
         fetched = 0
-        config_bytes = None
-        if known is not None:
-            actual = Platform(known.os, known.architecture, known.variant)
-        else:
-            config_bytes = _fetch_config(client, repository, config_descriptor)
-            config = ImageConfig.from_json(config_bytes)
-            actual = config.platform
-            facts, outcomes, fetched = pull_layers(
-                client, repository, document.layers, list(config.diff_ids), self.store,
-                records, self.emit)
-            self.store.blobs.put(manifest.data, digests.compute(manifest.data))
-            self.store.blobs.put(config_bytes, image_id)
-
-        resolved = ref.digest or top.digest
-        self.emit(ProgressEvent(f"Digest: {resolved}"))
-        with self.store.transaction() as records:
-            if config_bytes is not None:
-                add_image(self.store, records, manifest=manifest.data,
-                          manifest_media_type=document.media_type, config=config_bytes,
-                          layers=facts)
-            elif image_id not in records.images:
-                raise StoreError(f"image {digests.short(image_id)} was deleted while it was "
-                                 "being pulled: pull it again")
-            updated = _name(records, ref, resolved, image_id)
+        for attempt in range(1, RECORD_ATTEMPTS + 1):
+            # Decide what is needed from a snapshot (no lock held while downloading)...
+            records = self.store.records()
+            known = records.images.get(image_id)
+            facts: list = []
+            if known is not None:
+                actual = Platform(known.os, known.architecture, known.variant)
+                outcomes = []       # nothing was needed (any earlier attempt's lines stand)
+            else:
+                if config_bytes is None:
+                    config_bytes = _fetch_config(client, repository, config_descriptor)
+                    config = ImageConfig.from_json(config_bytes)
+                assert config is not None
+                actual = config.platform
+                facts, outcomes, got = pull_layers(
+                    client, repository, document.layers, list(config.diff_ids), self.store,
+                    records, self.emit, max_uncompressed=self.host.layer_limits().max_bytes)
+                fetched += got
+                self.store.blobs.put(manifest.data, digests.compute(manifest.data))
+                self.store.blobs.put(config_bytes, image_id)
+            if attempt == 1:
+                self.emit(ProgressEvent(f"Digest: {resolved}"))
+            # ...then check it again under the store's lock before recording. rmi and prune
+            # delete blobs under the same lock, so what is seen here stays until the image
+            # is recorded - and a blob "Already exists" named a moment ago may be gone.
+            try:
+                with self.store.transaction() as records:
+                    if known is None:
+                        needed = [digests.compute(manifest.data), image_id,
+                                  *(fact.digest for fact in facts)]
+                        if any(not self.store.blobs.has(digest) for digest in needed):
+                            raise _Vanished()
+                        add_image(self.store, records, manifest=manifest.data,
+                                  manifest_media_type=document.media_type, config=config_bytes,
+                                  layers=facts)
+                    elif image_id not in records.images:
+                        raise _Vanished()
+                    updated = _name(records, ref, resolved, image_id)
+                break
+            except _Vanished:
+                if attempt == RECORD_ATTEMPTS:
+                    raise StoreError(
+                        f"image {digests.short(image_id)} lost blobs {RECORD_ATTEMPTS} times "
+                        "while it was being pulled (another imgkit command is deleting images "
+                        "that share its layers): pull it again") from None
         if warn and self.explicit and not from_index and rank(self.platform, actual) is None:
             # moby's daemon accepts a single-platform image of another platform, with a warning.
             self.warnings.append(
                 f"WARNING: image with reference {ref.familiar_name} was found but does not "
                 f"match the specified platform: wanted {self.platform}, actual: {actual}")
         return PulledTag(str(ref), image_id, resolved, updated, tuple(outcomes), fetched)
+
+
+class _Vanished(Exception):
+    """Internal: a blob the pull counted on was deleted before the image was recorded."""
 
 
 def _fetch_config(client, repository: str, descriptor) -> bytes:

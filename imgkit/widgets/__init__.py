@@ -1,0 +1,1 @@
+"""Live displays for JupyterLab (ipywidgets); text stays the fallback everywhere else."""
