@@ -16,7 +16,7 @@ no layer::
     >>> len(image.layers), len(image.config["history"])
     (1, 3)
 
-``build()`` returns a ``BuiltImage``: the config JSON (its digest is the
+``build()`` returns a ``BuiltImage`` (``imgkit.builtimage``): the config JSON (its digest is the
 image ID), the OCI manifest (its digest is what ``docker pull ...@sha256:``
 names) and every blob. ``build_index`` joins images for several platforms
 into one multi-platform index. All JSON is canonical (sorted keys, no
@@ -27,7 +27,8 @@ The ``created_by`` texts follow what BuildKit (Docker's builder) records, from
 ``CMD ["a" "b"]`` (Go's ``%q`` of a list: quoted words, space separated),
 ``ENTRYPOINT [...]`` likewise, ``EXPOSE map[6379/tcp:{}]``, ``VOLUME [/data]``,
 ``WORKDIR /data``, ``USER redis``, ``ARG NAME=default``, ``STOPSIGNAL SIGTERM``,
-and ``... # buildkit`` after the command of a step that made a layer.
+``SHELL [/bin/bash -c]``, ``MAINTAINER name``, and ``... # buildkit`` after
+the command of a step that made a layer.
 """
 
 from __future__ import annotations
@@ -35,12 +36,13 @@ from __future__ import annotations
 import json
 import posixpath
 import re
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from functools import cached_property
 from typing import Iterable, Mapping, Sequence
 
 from . import digest as _digest
+from .builtimage import BuiltImage, BuiltIndex, Platform, build_index
+from .builtimage import parse_platform as _platform
+from .builtimage import platform_text as _platform_text
 from .oci import canonical, mediatypes
 from .tarlayer import Entry, Layer
 
@@ -54,25 +56,7 @@ DEFAULT_CREATED = "2024-01-01T00:00:00Z"
 #: The history comment BuildKit writes on every Dockerfile step.
 BUILDKIT_COMMENT = "buildkit.dockerfile.v0"
 
-Platform = tuple  # (os, architecture, variant or None)
-
 _RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)$")
-
-
-def _platform(value: Platform | str | None) -> tuple[str, str, str | None]:
-    """Accept ``("linux", "arm64", "v8")`` or ``"linux/arm64/v8"``."""
-    if value is None:
-        return ("linux", "amd64", None)
-    parts = value.split("/") if isinstance(value, str) else list(value)
-    if len(parts) == 2:
-        parts.append(None)
-    if len(parts) != 3 or not parts[0] or not parts[1]:
-        raise ValueError(f"platform must be os/architecture[/variant], not {value!r}")
-    return (parts[0], parts[1], parts[2] or None)
-
-
-def _platform_text(platform: tuple[str, str, str | None]) -> str:
-    return "/".join(part for part in platform if part)
 
 
 def _timestamp(value: str | datetime) -> str:
@@ -123,133 +107,6 @@ def _command(value: Sequence[str] | str, shell: Sequence[str]) -> list[str]:
     return words
 
 
-@dataclass(frozen=True, repr=False)
-class BuiltImage:
-    """A built image: config, manifest and layers, all as exact bytes.
-
-    ``id`` is the image ID (digest of ``config_bytes``), ``digest`` the
-    manifest digest, ``size`` what ``docker images`` shows as SIZE, and
-    ``blobs`` maps each digest to the bytes a registry or OCI layout stores.
-    """
-
-    config_bytes: bytes
-    manifest_bytes: bytes
-    layers: tuple[Layer, ...]
-    platform: tuple[str, str, str | None]
-    media_type: str = mediatypes.OCI_MANIFEST
-
-    @cached_property
-    def id(self) -> str:
-        """The image ID: ``sha256:`` of the config JSON."""
-        return _digest.compute(self.config_bytes)
-
-    @cached_property
-    def digest(self) -> str:
-        """The manifest digest (what ``name@sha256:...`` pins)."""
-        return _digest.compute(self.manifest_bytes)
-
-    @property
-    def config(self) -> dict:
-        """The config JSON, parsed (a fresh copy each time)."""
-        return json.loads(self.config_bytes)
-
-    @property
-    def manifest(self) -> dict:
-        """The manifest JSON, parsed (a fresh copy each time)."""
-        return json.loads(self.manifest_bytes)
-
-    @property
-    def diff_ids(self) -> list[str]:
-        """The config's ``rootfs.diff_ids``: one tar digest per layer, bottom first."""
-        return [layer.diff_id for layer in self.layers]
-
-    @property
-    def chain_ids(self) -> list[str]:
-        """The ChainID of each layer: how Docker decides which layers images share."""
-        return _digest.chain_ids(self.diff_ids)
-
-    @property
-    def size(self) -> int:
-        """Docker's SIZE: the files' bytes in all layers (see ``tarlayer.content_size``)."""
-        return sum(layer.uncompressed_size for layer in self.layers)
-
-    @property
-    def blobs(self) -> dict[str, bytes]:
-        """Digest -> bytes of the config and of every layer blob."""
-        blobs = {self.id: self.config_bytes}
-        blobs.update((layer.digest, layer.blob) for layer in self.layers)
-        return blobs
-
-    def descriptor(self) -> dict:
-        """This manifest as an index entry: media type, digest, size and platform."""
-        os_name, architecture, variant = self.platform
-        platform = {"architecture": architecture, "os": os_name}
-        if variant:
-            platform["variant"] = variant
-        return {"mediaType": self.media_type, "digest": self.digest,
-                "size": len(self.manifest_bytes), "platform": platform}
-
-    def __repr__(self) -> str:
-        return (f"BuiltImage(id={_digest.short(self.id)!r}, digest={self.digest!r}, "
-                f"platform={_platform_text(self.platform)!r}, layers={len(self.layers)}, "
-                f"size={self.size})")
-
-
-@dataclass(frozen=True, repr=False)
-class BuiltIndex:
-    """A multi-platform image: an OCI index pointing at one manifest per platform."""
-
-    manifest_bytes: bytes
-    images: tuple[BuiltImage, ...]
-    media_type: str = mediatypes.OCI_INDEX
-
-    @cached_property
-    def digest(self) -> str:
-        """The index digest: what a multi-platform tag resolves to."""
-        return _digest.compute(self.manifest_bytes)
-
-    @property
-    def index(self) -> dict:
-        """The index JSON, parsed."""
-        return json.loads(self.manifest_bytes)
-
-    @property
-    def manifests(self) -> dict[str, bytes]:
-        """Digest -> bytes of each platform's manifest."""
-        return {image.digest: image.manifest_bytes for image in self.images}
-
-    @property
-    def blobs(self) -> dict[str, bytes]:
-        """Digest -> bytes of every config and layer blob of every platform."""
-        blobs: dict[str, bytes] = {}
-        for image in self.images:
-            blobs.update(image.blobs)
-        return blobs
-
-    def __repr__(self) -> str:
-        platforms = ", ".join(_platform_text(image.platform) for image in self.images)
-        return f"BuiltIndex(digest={self.digest!r}, platforms=[{platforms}])"
-
-
-def build_index(images: Iterable[BuiltImage],
-                annotations: Mapping[str, str] | None = None) -> BuiltIndex:
-    """Join single-platform images into one OCI image index, in the order given."""
-    images = tuple(images)
-    if not images:
-        raise ValueError("an index needs at least one image")
-    seen: set[tuple] = set()
-    for image in images:
-        if image.platform in seen:
-            raise ValueError(f"two images for {_platform_text(image.platform)}: a puller "
-                             "could not choose between them")
-        seen.add(image.platform)
-    index: dict = {"schemaVersion": 2, "mediaType": mediatypes.OCI_INDEX,
-                   "manifests": [image.descriptor() for image in images]}
-    if annotations:
-        index["annotations"] = dict(annotations)
-    return BuiltIndex(canonical.dumps(index), images)
-
-
 class ImageBuilder:
     """Assemble an image the way ``docker build`` runs a Dockerfile, one step at a time.
 
@@ -260,6 +117,9 @@ class ImageBuilder:
     ``Env`` when the base has none, as BuildKit does. ``comment`` goes on
     every history entry (BuildKit writes ``BUILDKIT_COMMENT``).
     Every step returns the builder, so steps chain.
+
+    ``imgkit.api.build`` runs a Dockerfile with these steps; ``settings``
+    and ``image_id()`` show the image so far, as the next step sees it.
     """
 
     def __init__(self, platform: Platform | str | None = None, base: BuiltImage | None = None,
@@ -281,6 +141,8 @@ class ImageBuilder:
             self.platform = _platform(platform)
             self._settings, self._history, self._layers = {}, [], []
         self._cmd_set = False
+        # MAINTAINER's author is not inherited: the classic builder starts each build without one.
+        self.author: str | None = None
         if default_path and not any(e.startswith("PATH=") for e in self._settings.get("Env", [])):
             self._settings.setdefault("Env", []).append("PATH=" + DOCKER_DEFAULT_PATH)
 
@@ -288,6 +150,19 @@ class ImageBuilder:
     def layers(self) -> tuple[Layer, ...]:
         """The layers so far, bottom first (the base's included)."""
         return tuple(self._layers)
+
+    @property
+    def settings(self) -> dict:
+        """The run settings so far (``Env``, ``WorkingDir``, ``Shell``, ``User``...), as a copy.
+
+        They become the config's ``config`` section: what a container of
+        this image (or the next ``RUN``) starts with.
+        """
+        return json.loads(json.dumps(self._settings))
+
+    def image_id(self, created: str | datetime | None = None) -> str:
+        """Return the ID the image would have if built now (``docker build`` prints it after each step)."""
+        return _digest.compute(canonical.dumps(self.config(created)))
 
     def _record(self, created_by: str | None, empty_layer: bool, created=None,
                 comment: str | None = None) -> None:
@@ -317,21 +192,41 @@ class ImageBuilder:
         self._record(created_by, False, created, comment)
         return self
 
+    def no_change(self, created_by: str, *, created: str | datetime | None = None,
+                  comment: str | None = None) -> "ImageBuilder":
+        """Record a step that changed no file, like a ``RUN`` that wrote nothing.
+
+        The history entry is marked ``empty_layer`` and no layer is added:
+        the classic builder's rule for a step whose diff is empty.
+        """
+        self._record(created_by, True, created, comment)
+        return self
+
     def env(self, key: str, value: str, *, created: str | datetime | None = None,
             comment: str | None = None) -> "ImageBuilder":
         """``ENV key=value``: set (or replace) one environment variable."""
-        if not key or "=" in key:
-            raise ValueError(f"invalid environment variable name {key!r}")
-        env = [item for item in self._settings.get("Env", [])]
-        pair = f"{key}={value}"
-        for index, item in enumerate(env):
-            if item.partition("=")[0] == key:
-                env[index] = pair
-                break
-        else:
-            env.append(pair)
+        return self.envs([(key, value)], created=created, comment=comment)
+
+    def envs(self, pairs: Mapping[str, str] | Iterable[tuple[str, str]], *,
+             created: str | datetime | None = None, comment: str | None = None) -> "ImageBuilder":
+        """``ENV k1=v1 k2=v2``: set (or replace) several variables in one step, in the order given."""
+        pairs = list(pairs.items() if isinstance(pairs, Mapping) else pairs)
+        if not pairs:
+            raise ValueError("ENV needs at least one key=value")
+        env = list(self._settings.get("Env", []))
+        for key, value in pairs:
+            if not key or "=" in key:
+                raise ValueError(f"invalid environment variable name {key!r}")
+            pair = f"{key}={value}"
+            for index, item in enumerate(env):
+                if item.partition("=")[0] == key:
+                    env[index] = pair
+                    break
+            else:
+                env.append(pair)
         self._settings["Env"] = env
-        self._record(f"ENV {pair}", True, created, comment)
+        shown = " ".join(f"{key}={value}" for key, value in pairs)
+        self._record(f"ENV {shown}", True, created, comment)
         return self
 
     def labels(self, labels: Mapping[str, str], *, created: str | datetime | None = None,
@@ -398,19 +293,21 @@ class ImageBuilder:
         self._record(f"ENTRYPOINT {_go_list(words, quoted=True)}", True, created, comment)
         return self
 
-    def workdir(self, path: str, *, create: bool = False,
-                created: str | datetime | None = None,
+    def workdir(self, path: str, *, create: bool = False, layer: Layer | Iterable[Entry] | None = None,
+                mtime: int = 0, created: str | datetime | None = None,
                 comment: str | None = None) -> "ImageBuilder":
         """``WORKDIR /data``: where the command starts; relative paths join the current one.
 
         BuildKit also creates the directory, as a small layer, when the path is
         not ``/``; ask for that with ``create=True``, else this is a settings step.
+        ``layer`` gives that layer's entries yourself (the directory and any
+        missing parents, as the base image has them), written with ``mtime``.
         """
         path = posixpath.normpath(posixpath.join(self._settings.get("WorkingDir") or "/", path))
         self._settings["WorkingDir"] = path
-        if create and path != "/":
-            self._layers.append(Layer.from_entries([Entry.directory(path)], 0, self.compression))
-            self._record(f"WORKDIR {path}", False, created, comment)
+        if (create or layer is not None) and path != "/":
+            self.add_layer([Entry.directory(path)] if layer is None else layer, f"WORKDIR {path}",
+                           created=created, comment=comment, mtime=mtime)
         else:
             self._record(f"WORKDIR {path}", True, created, comment)
         return self
@@ -427,10 +324,35 @@ class ImageBuilder:
     def arg(self, name: str, default: str | None = None, *,
             created: str | datetime | None = None, comment: str | None = None) -> "ImageBuilder":
         """``ARG NAME=default``: a build argument; it shows in history, not in the config."""
-        if not name:
+        return self.args([(name, default)], created=created, comment=comment)
+
+    def args(self, names: Mapping[str, str | None] | Iterable[tuple[str, str | None]], *,
+             created: str | datetime | None = None, comment: str | None = None) -> "ImageBuilder":
+        """``ARG A=1 B``: several build arguments in one step; a value of None shows the bare name."""
+        names = list(names.items() if isinstance(names, Mapping) else names)
+        if not names or not all(name for name, _ in names):
             raise ValueError("ARG needs a name")
-        shown = name if default is None else f"{name}={default}"
+        shown = " ".join(name if value is None else f"{name}={value}" for name, value in names)
         self._record(f"ARG {shown}", True, created, comment)
+        return self
+
+    def shell(self, command: Sequence[str], *, created: str | datetime | None = None,
+              comment: str | None = None) -> "ImageBuilder":
+        """``SHELL ["/bin/bash", "-c"]``: what runs the shell form of later RUN, CMD and ENTRYPOINT."""
+        words = [] if isinstance(command, str) else list(command)
+        if not words or not all(isinstance(word, str) for word in words):
+            raise ValueError("SHELL needs a command as a list of strings, such as [\"/bin/sh\", \"-c\"]")
+        self._settings["Shell"] = words
+        self._record(f"SHELL {_go_list(words, quoted=False)}", True, created, comment)
+        return self
+
+    def maintainer(self, name: str, *, created: str | datetime | None = None,
+                   comment: str | None = None) -> "ImageBuilder":
+        """``MAINTAINER name``: the image's ``author`` (Docker deprecates it for a label)."""
+        if not name:
+            raise ValueError("MAINTAINER needs a name")
+        self.author = name
+        self._record(f"MAINTAINER {name}", True, created, comment)
         return self
 
     def volume(self, *paths: str, created: str | datetime | None = None,
@@ -463,6 +385,8 @@ class ImageBuilder:
                         "history": [dict(entry) for entry in self._history]}
         if variant:
             config["variant"] = variant
+        if self.author:
+            config["author"] = self.author
         settings = {key: value for key, value in self._settings.items()
                     if value not in (None, "", [], {})}
         if settings:

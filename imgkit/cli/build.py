@@ -16,9 +16,21 @@ and the ID of the image after it::
     Successfully tagged app:latest
 
 A ``FROM`` image that is not in the store is pulled first, with pull's
-lines. ``-q`` prints only the new image's ID. Errors are one line naming the
+lines. A ``RUN`` step runs its command in a container and prints what the
+command printed, as the classic builder does::
+
+    Step 2/3 : RUN ["/hello"]
+     ---> Running in 6c1f0e9d2b7a
+
+    Hello from imgkit's course copy of hello-world!
+    ...
+    Removing intermediate container 6c1f0e9d2b7a
+     ---> 3e5a0b9c8d7f
+
+``-q`` prints only the new image's ID. Errors are one line naming the
 Dockerfile and line (``Dockerfile:3: unknown instruction: COPPY (did you
-mean COPY?)``), exit status 1.
+mean COPY?)``, ``Dockerfile:2: The command '/bin/sh -c false' returned a
+non-zero code: 1``), exit status 1.
 """
 
 from __future__ import annotations

@@ -21,19 +21,19 @@ import os
 from pathlib import Path
 from typing import Iterator
 
+from .. import digest as _digests
 from ..errors import StoreError
 from ..fileio import atomic_write
 from .blobs import BlobStore, BlobWriter
 from .images import LayerFacts, add_digest_reference, add_image, tag, utc_now
 from .layout import write_index, write_marker
 from .lookup import find_image, normalize_name, not_found_name
-from .records import ContainerRecord, ImageRecord, LayerRecord, Records
+from .records import RECORDS_NAME, ContainerRecord, ImageRecord, LayerRecord, Records
 
 __all__ = ["Store", "BlobStore", "BlobWriter", "Records", "ImageRecord", "LayerRecord",
            "ContainerRecord", "LayerFacts", "find_image", "normalize_name", "not_found_name",
            "add_image", "tag", "add_digest_reference", "utc_now", "store_built_image"]
 
-RECORDS_NAME = "imgkit.json"
 LOCK_NAME = ".lock"
 
 
@@ -126,18 +126,48 @@ def store_built_image(store: Store, built, references: list[str] = (), *,
 
     ``references`` are full tag references (``docker.io/library/x:tag``).
     Used by build, by tests and by lessons that make their own images.
+
+    A layer the store already has - its blob stored and its ChainID
+    recorded, as every layer of a ``FROM`` image is - is neither read nor
+    decompressed again: its sizes come from the records, as Docker's layer
+    store answers "Already exists" without looking inside.
     """
-    for layer in built.layers:
-        store.blobs.put(layer.blob, layer.digest)
+    chain_ids = _digests.chain_ids([layer.diff_id for layer in built.layers])
+    known = store.records().layers
+    facts: list[LayerFacts] = []
+    reused: list[bool] = []
+    for chain_id, layer in zip(chain_ids, built.layers, strict=True):
+        fact = _recorded_facts(store, known.get(chain_id), layer)
+        reused.append(fact is not None)
+        facts.append(fact if fact is not None else _put_layer(store, layer))
     store.blobs.put(built.config_bytes)
     store.blobs.put(built.manifest_bytes)
-    facts = [LayerFacts(digest=layer.digest, media_type=layer.media_type, diff_id=layer.diff_id,
-                        size=len(layer.blob), uncompressed_size=len(layer.tar),
-                        content_size=layer.uncompressed_size) for layer in built.layers]
     with store.transaction() as records:
+        for index, chain_id in enumerate(chain_ids):
+            if reused[index] and chain_id not in records.layers:
+                # Removed (rmi, prune) since the snapshot above: the facts must be measured.
+                facts[index] = _put_layer(store, built.layers[index])
         record = add_image(store, records, manifest=built.manifest_bytes,
                            manifest_media_type=built.media_type, config=built.config_bytes,
                            layers=facts, parent=parent)
         for ref in references:
             tag(records, ref, record.id)
     return record
+
+
+def _recorded_facts(store: Store, known: LayerRecord | None, layer) -> LayerFacts | None:
+    """Return what the records say of ``layer``, when they describe this very blob and it is stored."""
+    if known is None or known.digest != layer.digest or not store.blobs.has(layer.digest):
+        return None
+    return LayerFacts(digest=layer.digest, media_type=layer.media_type, diff_id=layer.diff_id,
+                      size=known.size, uncompressed_size=known.uncompressed_size,
+                      content_size=known.content_size)
+
+
+def _put_layer(store: Store, layer) -> LayerFacts:
+    """Store ``layer``'s blob (unless it is there) and measure it."""
+    blob = layer.blob
+    store.blobs.put(blob, layer.digest)
+    return LayerFacts(digest=layer.digest, media_type=layer.media_type, diff_id=layer.diff_id,
+                      size=len(blob), uncompressed_size=len(layer.tar),
+                      content_size=layer.uncompressed_size)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import ALPINE, ALPINE_INDEX_DIGEST, PYTHON, REDIS, add_container, full
+from removal_images import ALPINE, ALPINE_INDEX_DIGEST, PYTHON, REDIS, add_container, full
 
 from imgkit import digest
 from imgkit.api.removal import rmi
