@@ -99,8 +99,12 @@ def layer_count(name: str, count: int, *, hint: str | None = None,
     found = _find(_records(host), name)
     if found is None:
         return Check(False, hint or f"{name} is not in your store yet.")
-    return _verdict(len(found.layers) == count, f"{name} has {count} layers.",
-                    hint or f"{name} has {len(found.layers)} layers, not {count}.")
+    return _verdict(len(found.layers) == count, f"{name} has {_layers(count)}.",
+                    hint or f"{name} has {_layers(len(found.layers))}, not {count}.")
+
+
+def _layers(n: int) -> str:
+    return "1 layer" if n == 1 else f"{n} layers"
 
 
 def dangling_count(count: int, *, hint: str | None = None, host: Host | None = None) -> Check:

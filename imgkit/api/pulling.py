@@ -201,6 +201,8 @@ class _Puller:
         self.listener = listener
         self.events: list[ProgressEvent] = []
         self.warnings: list[str] = []
+        # Read now, so a bad $IMGKIT_MAX_LAYER_SIZE is said before anything is downloaded.
+        self.max_layer_size = host.layer_limits().max_bytes
 
     def emit(self, event: ProgressEvent) -> None:
         self.events.append(event)
@@ -284,7 +286,7 @@ class _Puller:
                 actual = config.platform
                 facts, outcomes, got = pull_layers(
                     client, repository, document.layers, list(config.diff_ids), self.store,
-                    records, self.emit, max_uncompressed=self.host.layer_limits().max_bytes)
+                    records, self.emit, max_uncompressed=self.max_layer_size)
                 fetched += got
                 self.store.blobs.put(manifest.data, digests.compute(manifest.data))
                 self.store.blobs.put(config_bytes, image_id)
@@ -354,7 +356,9 @@ def _name(records, ref: references.Reference, resolved: str, image_id: str) -> b
     tag_ref = f"{ref.name}:{ref.tag}"
     if records.references.get(tag_ref) == image_id:
         return False
-    tag(records, tag_ref, image_id)
+    # The classic image store's pull sets the tag without LastTagTime (only
+    # `docker tag` sets it), so `inspect` of a pulled image shows the zero time.
+    tag(records, tag_ref, image_id, touch=False)
     return True
 
 

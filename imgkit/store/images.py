@@ -85,17 +85,20 @@ def add_image(store, records: Records, *, manifest: bytes, manifest_media_type: 
     return record
 
 
-def tag(records: Records, reference: str, image_id: str, now: str | None = None) -> str | None:
+def tag(records: Records, reference: str, image_id: str, now: str | None = None, *,
+        touch: bool = True) -> str | None:
     """Point the full tag ``reference`` at ``image_id``; return the image it pointed at before.
 
     Like ``docker tag``, an existing tag simply moves; the image it left may
-    become *dangling* (no tags left). The image's ``LastTagTime`` is updated.
+    become *dangling* (no tags left). The image's ``LastTagTime`` is updated,
+    unless ``touch=False``: Docker's pull sets the tag without touching it.
     """
     if "@" in reference:
         raise StoreError("a tag reference cannot hold a digest")
     previous = records.references.get(reference)
     records.references[reference] = image_id
-    records.images[image_id].last_tag_time = now or utc_now()
+    if touch:
+        records.images[image_id].last_tag_time = now or utc_now()
     return previous if previous != image_id else None
 
 
