@@ -136,9 +136,16 @@ class TerminalRenderer:
 
 
 def renderer_for(stream: TextIO, width: int | None = None) -> PlainRenderer | TerminalRenderer:
-    """Return the renderer Docker would use for ``stream``: bars only on a terminal."""
+    """Return the renderer Docker would use for ``stream``: bars only on a terminal.
+
+    A notebook's ``!imgkit pull`` runs on a pseudo-terminal, but the notebook
+    shows text, not a screen: cursor movements would come out as garbage.
+    Inside a Jupyter kernel (``JPY_PARENT_PID`` is set) the plain lines are used.
+    """
+    import os
+
     try:
-        terminal = stream.isatty()
+        terminal = stream.isatty() and "JPY_PARENT_PID" not in os.environ
     except (AttributeError, ValueError):
         terminal = False
     return TerminalRenderer(stream, width) if terminal else PlainRenderer(stream)
