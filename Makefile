@@ -22,7 +22,7 @@ bench: system-deps venv
 	$(PY) bench/run.py
 
 system-deps:
-	@bash tools/system-deps.sh
+	@bash tools/system-deps.sh $(if $(filter test,$(MAKECMDGOALS)),chromium:chromium)
 
 venv: $(STAMP)
 

@@ -20,7 +20,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = {"api", "build", "cli", "compress", "config", "digest", "errors", "events",
                "exercises", "fileio", "format", "fsdiff", "graph", "lab", "layerstream", "lesson", "oci",
-               "reference", "registry", "runtime", "store", "tarlayer", "unpack"}
+               "reference", "registry", "runtime", "store", "tarlayer", "unpack", "widgets"}
 # Verbs and the Host, re-exported from imgkit.api: imgkit.pull("alpine").
 _API_NAMES = {"Host", "default_host", "pull", "ratelimit", "images", "inspect", "history", "tag", "fsck",
               "rmi", "prune", "system_df", "create", "start", "stop", "rm", "ps", "commit",

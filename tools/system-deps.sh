@@ -2,6 +2,8 @@
 # Install the system programs imgkit's lab and tests use, when any is missing:
 #   docker-registry (the CNCF Distribution registry), graphviz (dot),
 #   skopeo and umoci (peers in the interop tests).
+# Extra "package:command" arguments add more: `make test` asks for chromium
+# (the browser tests drive Debian's Chromium with Playwright; no browser download).
 # Uses apt-get (with sudo when not root); elsewhere it says what to install.
 set -euo pipefail
 
