@@ -77,6 +77,44 @@ class DiskUsage:
         ]
 
 
+    def summary(self) -> str:
+        """Return ``docker system df``'s table."""
+        from ..format import table
+        return table(["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"], self.summary_rows())
+
+    def verbose(self, now=None) -> str:
+        """Return ``docker system df -v``'s sections, then imgkit's table of shared layers."""
+        from ..format import created_ago, human_size, table
+
+        rows = [[i.repository, i.tag, i.image_id[7:19], created_ago(i.created, now),
+                 human_size(i.size), human_size(i.shared_size, 4), human_size(i.unique_size, 4),
+                 str(i.containers)] for i in self.images]
+        parts = [
+            "Images space usage:\n",
+            table(["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE", "SHARED SIZE",
+                   "UNIQUE SIZE", "CONTAINERS"], rows),
+            "\nContainers space usage:\n",
+            table(["CONTAINER ID", "IMAGE", "COMMAND", "LOCAL VOLUMES", "SIZE", "CREATED",
+                   "STATUS", "NAMES"], []),
+            "\nLocal Volumes space usage:\n",
+            table(["VOLUME NAME", "LINKS", "SIZE"], []),
+            "\nBuild cache usage: 0B\n",
+            table(["CACHE ID", "CACHE TYPE", "SIZE", "CREATED", "LAST USED", "USAGE", "SHARED"], []),
+            "\nLayers and the images that share them (imgkit):\n",
+            table(["LAYER", "SIZE", "IMAGES"],
+                  [[chain[7:19], human_size(size), str(count)]
+                   for chain, size, count in self.layer_rows()]),
+        ]
+        return "\n".join(parts)
+
+    def __repr__(self) -> str:
+        return self.verbose()
+
+    def _repr_html_(self) -> str:
+        from html import escape
+        return f"<pre>{escape(self.verbose())}</pre>"
+
+
 def usage(records: Records) -> DiskUsage:
     """Compute the disk usage of a records snapshot."""
     users = records.layer_users()

@@ -28,27 +28,7 @@ def _fsck(args) -> int:
 
 def _df(args) -> int:
     from ..api.diskusage import system_df
-    from ..format import created_ago, human_size, table
 
     usage = system_df()
-    if not args.verbose:
-        print(table(["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"], usage.summary_rows()))
-        return 0
-    print("Images space usage:\n")
-    rows = [[i.repository, i.tag, i.image_id[7:19], created_ago(i.created), human_size(i.size),
-             human_size(i.shared_size, 4), human_size(i.unique_size, 4), str(i.containers)]
-            for i in usage.images]
-    print(table(["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE", "SHARED SIZE",
-                 "UNIQUE SIZE", "CONTAINERS"], rows))
-    print("\nContainers space usage:\n")
-    print(table(["CONTAINER ID", "IMAGE", "COMMAND", "LOCAL VOLUMES", "SIZE", "CREATED",
-                 "STATUS", "NAMES"], []))
-    print("\nLocal Volumes space usage:\n")
-    print(table(["VOLUME NAME", "LINKS", "SIZE"], []))
-    print("\nBuild cache usage: 0B\n")
-    print(table(["CACHE ID", "CACHE TYPE", "SIZE", "CREATED", "LAST USED", "USAGE", "SHARED"], []))
-    print("\nLayers and the images that share them (imgkit):\n")
-    print(table(["LAYER", "SIZE", "IMAGES"],
-                [[chain[7:19], human_size(size), str(count)]
-                 for chain, size, count in usage.layer_rows()]))
+    print(usage.verbose() if args.verbose else usage.summary())
     return 0
