@@ -24,7 +24,7 @@ _SUBMODULES = {"api", "build", "cli", "compress", "config", "digest", "errors", 
 # Verbs and the Host, re-exported from imgkit.api: imgkit.pull("alpine").
 _API_NAMES = {"Host", "default_host", "pull", "ratelimit", "images", "inspect", "history", "tag", "fsck",
               "rmi", "prune", "system_df", "create", "start", "stop", "rm", "ps", "commit",
-              "export", "cp"}
+              "export", "cp", "save", "load", "doctor"}
 
 __all__ = sorted(_SUBMODULES | _API_NAMES | {"__version__"})
 

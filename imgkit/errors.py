@@ -25,6 +25,7 @@ one, so a learner can compare them with what ``docker`` prints::
     │   └── BuildError                       "The command '/bin/sh -c false' returned a non-zero code: 1"
     ├── StoreError                           the local store is damaged or locked
     ├── LabError                             the lab registry could not start or stop
+    ├── BundleError (ValueError)             an image archive that cannot be loaded
     ├── GraphvizMissingError                 the `dot` program is not installed
     ├── GraphFormatError (ValueError)        a graph file suffix with no known format
     └── RegistryError                        anything a registry said or did not say
@@ -64,6 +65,7 @@ __all__ = [
     "BuildError",
     "StoreError",
     "LabError",
+    "BundleError",
     "GraphvizMissingError",
     "GraphFormatError",
     "RegistryError",
@@ -177,6 +179,10 @@ class StoreError(ImgkitError):
 
 class LabError(ImgkitError):
     """The lab registry could not be found, started or stopped."""
+
+
+class BundleError(ImgkitError, ValueError):
+    """An archive that is not a readable image bundle (or is damaged)."""
 
 
 class GraphvizMissingError(ImgkitError):

@@ -23,6 +23,8 @@ _VERBS = {
     "system_df": "diskusage",
     "create": "containers", "start": "containers", "stop": "containers", "rm": "containers",
     "ps": "containers", "commit": "containers", "export": "containers", "cp": "containers",
+    "save": "bundle", "load": "bundle",
+    "doctor": "preflight",
     # Not re-exported as imgkit.build: that name is the image builder module.
     "build": "building",
 }

@@ -18,7 +18,8 @@ import sys
 __all__ = ["main", "build_parser"]
 
 # Command modules, in the order `imgkit --help` lists them.
-_COMMAND_MODULES = ("pull", "images", "build", "remove", "containers", "system", "graph", "lab", "settings")
+_COMMAND_MODULES = ("pull", "images", "build", "remove", "containers", "system", "graph", "lab", "settings",
+                    "bundle", "doctor")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -14,20 +14,27 @@ your imgkit home - just as Docker's ``registry-mirrors`` setting would. Then
 
 Online, ``imgkit.lab.stop()`` (or ``imgkit config mirror --off``) sends pulls
 to Docker Hub again.
+
+For a classroom: ``imgkit.lab.serve()`` runs the same registry for a whole
+room (see ``imgkit.lab.serve``), ``start(bundle="course.tar")`` fills the lab
+from an archive without any network, and ``reset_host()`` puts a learner's
+machine back to the start of the course.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import config
 from ..errors import LabError
+from .serve import ClassMirror, serve, serving, stop_serving
 from .server import RegistryServer, find_binary
 
-__all__ = ["Lab", "start", "stop", "status", "publish", "reset", "lab_root", "lab_home",
-           "find_binary"]
+__all__ = ["Lab", "start", "stop", "status", "publish", "reset", "reset_host", "HostReset",
+           "lab_root", "lab_home", "find_binary", "serve", "serving", "stop_serving",
+           "ClassMirror"]
 
 
 def lab_home(home: str | os.PathLike | None = None) -> Path:
@@ -83,17 +90,24 @@ def status(home: str | os.PathLike | None = None) -> Lab | None:
 
 
 def start(home: str | os.PathLike | None = None, *, seed: bool = True,
-          progress=None) -> Lab:
+          bundle: str | os.PathLike | None = None, progress=None) -> Lab:
     """Start the lab registry (or reuse the running one), seed it and make it the mirror.
 
     Seeding pushes only the course images the registry does not have yet, so
-    a second ``start`` is quick. ``progress``, if given, is called with one
-    line of text per image pushed.
+    a second ``start`` is quick. ``bundle`` (an archive written by
+    ``imgkit save``) fills the lab with its images instead of building the
+    course images - no network needed. ``progress``, if given, is called
+    with one line of text per image pushed.
     """
     home_path = lab_home(home)
+    if bundle is not None and not Path(bundle).is_file():
+        raise LabError(f"no such bundle: {bundle}")
     server = _server(home_path).start()
     lab = Lab(home_path, server)
-    if seed:
+    if bundle is not None:
+        from .seed import seed_bundle
+        seed_bundle(lab, bundle, progress=progress)
+    elif seed:
         from .seed import seed_catalog
         seed_catalog(lab, progress=progress)
     mirrors = config.mirrors(home_path) if "IMGKIT_REGISTRY_MIRROR" not in os.environ \
@@ -149,3 +163,66 @@ def reset(home: str | os.PathLike | None = None) -> int:
     """Put every course image back to its first build (undo ``publish``); return how many moved."""
     from .seed import seed_catalog
     return seed_catalog(_running(home))
+
+
+@dataclass
+class HostReset:
+    """What ``reset_host`` removed, and how many course images moved back."""
+
+    containers: int = 0
+    images: int = 0
+    lessons: list[str] = field(default_factory=list)
+    course_images: int | None = None        #: None when the lab was not running
+
+    def lines(self) -> list[str]:
+        moved = "the lab was not running: its images were left as they are" \
+            if self.course_images is None else \
+            f"course images back to their first build ({self.course_images} moved)"
+        return [f"removed {self.containers} container(s) and {self.images} image(s)",
+                f"removed {len(self.lessons)} lesson host(s)"
+                + (f": {', '.join(self.lessons)}" if self.lessons else ""), moved]
+
+    def __repr__(self) -> str:
+        return "\n".join(self.lines())
+
+
+def reset_host(home: str | os.PathLike | None = None) -> HostReset:
+    """Return this machine to the start of the course: empty store, no lesson hosts, first builds.
+
+    Removes every container (running ones are stopped) and every image of
+    the imgkit home, and the lessons' own hosts under ``HOME/lessons``; then,
+    if the lab runs, puts its course images back to their first builds
+    (``reset``). The lab's data, the mirror setting and Docker logins stay.
+    There is no undo: the command line asks first.
+    """
+    from ..api import Host
+    from ..unpack import remove_tree
+
+    home_path = lab_home(home)
+    done = HostReset()
+    lessons = home_path / "lessons"
+    for lesson in sorted(lessons.iterdir()) if lessons.is_dir() else []:
+        if lesson.is_dir():
+            _empty(Host(lesson))
+            remove_tree(lesson)
+            done.lessons.append(lesson.name)
+    done.containers, done.images = _empty(Host(home_path))
+    if status(home_path) is not None:
+        done.course_images = reset(home_path)
+    return done
+
+
+def _empty(host) -> tuple[int, int]:
+    """Remove every container and image of ``host``; return how many of each."""
+    from ..api import prune, rm, rmi
+
+    records = host.store.records()
+    containers = sorted(records.containers)
+    if containers:
+        rm(*containers, force=True, host=host)
+    before = len(records.images)
+    prune(all=True, host=host)
+    left = sorted(host.store.records().images)
+    if left:
+        rmi(*left, force=True, host=host)
+    return len(containers), before

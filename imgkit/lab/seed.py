@@ -5,6 +5,11 @@ speaks: for each blob a ``HEAD`` (does the registry have it?), an upload
 only when it does not, then the manifests, and last the index or tag that
 points at them. A marker file remembers the digests of the first builds, so
 starting a seeded lab costs one ``HEAD`` per tag and no building.
+
+``seed_bundle`` fills the lab from an archive written by ``imgkit save``
+instead (``imgkit lab start --from course.tar``): no recipe is built and no
+network is needed, and the archive's images may be any images at all - the
+real ones, pulled from Docker Hub before the day.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from ..fileio import atomic_write
 from ..registry import RegistryClient, push_image
 from . import catalog
 
-__all__ = ["seed_catalog", "publish_revision", "push_built", "CATALOG_VERSION"]
+__all__ = ["seed_catalog", "seed_bundle", "publish_revision", "push_built", "CATALOG_VERSION"]
 
 #: Bump when a recipe changes, so existing labs are re-seeded on their next start.
 CATALOG_VERSION = 1
@@ -108,3 +113,72 @@ def publish_revision(lab, name: str, revision: int) -> str:
     client = _client(lab)
     result = push_built(client, entry.repository, built, entry.tags)
     return result
+
+
+def seed_bundle(lab, path, *, progress=None) -> int:
+    """Push every docker.io image of a ``save`` archive to the lab, under its tags; return how many.
+
+    Blobs the lab has are skipped (one ``HEAD`` each), so a second run is
+    quick. Each blob is read from the archive only when it must be sent, and
+    the registry checks it against its digest. Names outside docker.io are
+    skipped: the lab stands in for Docker Hub only.
+    """
+    from .. import reference as references
+    from ..api.bundlefile import BundleReader
+
+    client = _client(lab)
+    pushed = 0
+    with BundleReader.open(path) as reader:
+        for entry in reader.entries():
+            names = [references.parse(name) for name in entry.names]
+            for ref in names:
+                if ref.domain != "docker.io" and progress:
+                    progress(f"skipped {ref} (the lab stands in for docker.io only)")
+            names = [ref for ref in names if ref.domain == "docker.io"]
+            if not names:
+                continue
+            manifest, media_type, children, blobs = _tree(reader, entry.descriptor)
+            by_repository: dict[str, list[str]] = {}
+            for ref in names:
+                by_repository.setdefault(ref.path, []).append(ref.tag or "latest")
+            for repository, tags in sorted(by_repository.items()):
+                first, *others = tags
+                digest = push_image(client, repository, first, blobs, manifest, media_type,
+                                    children=children)
+                for tag in others:
+                    client.put_manifest(repository, tag, manifest, media_type)
+                if progress:
+                    shown = ", ".join(references.parse(f"{repository}:{t}").familiar
+                                      for t in tags)
+                    progress(f"seeded {shown} ({digests.short(digest)}) from {path}")
+            pushed += 1
+    return pushed
+
+
+def _tree(reader, descriptor):
+    """Return (manifest bytes, media type, children, blob openers) for one archive entry.
+
+    An index goes in whole when the archive holds all its manifests (as
+    ``skopeo copy --all`` writes); otherwise only this machine's platform is
+    pushed, as a single manifest under the tag.
+    """
+    from ..oci import Index
+
+    document = reader.document(descriptor)
+    children = []
+    if isinstance(document, Index):
+        present = [d for d in document.manifests if reader.has_blob(d.digest)]
+        if len(present) < len(document.manifests):
+            return _tree(reader, document.select())
+        manifests = [(reader.read_blob(d.digest), d.media_type) for d in present]
+        children = manifests
+        documents = [reader.document(d) for d in present]
+    else:
+        documents = [document]
+    blobs: dict = {}
+    for manifest in documents:
+        if isinstance(manifest, Index):
+            raise LabError(f"{reader.where}: nested indexes are not supported")
+        for blob in (manifest.config, *manifest.layers):
+            blobs[blob.digest] = (lambda d=blob.digest: reader.open_blob(d))
+    return reader.read_blob(descriptor.digest), descriptor.media_type, children, blobs

@@ -6,8 +6,10 @@ This is the registry Docker Hub itself grew from (``registry`` upstream,
 only, waits until ``GET /v2/`` answers, and remembers the process in a state
 file so that a second ``start`` reuses it instead of starting another.
 
-The same class serves the lab (``imgkit lab start``) and the test suite,
-which adds ``auth`` sections (htpasswd or token) to the configuration.
+The same class serves the lab (``imgkit lab start``), the class mirror
+(``imgkit lab serve``: any address, a pull-through ``proxy`` of Docker Hub,
+htpasswd users, TLS) and the test suite, which adds ``auth`` sections
+(htpasswd or token) to the configuration.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import time
 from dataclasses import dataclass
@@ -26,9 +30,13 @@ from pathlib import Path
 from ..errors import LabError
 from ..fileio import atomic_write
 
-__all__ = ["find_binary", "free_port", "RegistryServer", "INSTALL_HINT"]
+__all__ = ["find_binary", "free_port", "port_is_free", "answers_v2", "RegistryServer",
+           "INSTALL_HINT", "WILDCARD_HOSTS"]
 
 BINARY_NAMES = ("registry", "docker-registry")
+#: Bind addresses meaning "every interface": reach them locally through loopback.
+WILDCARD_HOSTS = ("0.0.0.0", "", "::")
+_LOOPBACK_SECRET = "imgkit-lab-loopback-only"
 INSTALL_HINT = ("install the CNCF Distribution registry: on Debian or Ubuntu "
                 "`sudo apt-get install docker-registry` (or run `make lab`), "
                 "or put a `registry` binary on PATH")
@@ -55,9 +63,13 @@ def find_binary() -> str:
     raise LabError(f"no registry program found: {INSTALL_HINT}")
 
 
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
     """Return True when nothing listens on ``host:port``."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+    with socket.socket(_family(host), socket.SOCK_STREAM) as sock:
         try:
             sock.bind((host, port))
         except OSError:
@@ -71,14 +83,25 @@ def free_port(preferred: int | None = None, host: str = "127.0.0.1") -> int:
         for port in range(preferred, min(preferred + 100, 65536)):
             if port_is_free(port, host):
                 return port
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+    with socket.socket(_family(host), socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return sock.getsockname()[1]
 
 
-def answers_v2(host: str, port: int, timeout: float = 1.0) -> bool:
-    """Return True when ``GET /v2/`` on host:port answers like a registry (200 or 401)."""
-    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+def answers_v2(host: str, port: int, timeout: float = 1.0, tls: bool = False) -> bool:
+    """Return True when ``GET /v2/`` on host:port answers like a registry (200 or 401).
+
+    With ``tls`` the certificate is not checked: this only asks whether our
+    own child process is up, never trusts what it says.
+    """
+    if tls:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        conn: http.client.HTTPConnection = http.client.HTTPSConnection(
+            host, port, timeout=timeout, context=context)
+    else:
+        conn = http.client.HTTPConnection(host, port, timeout=timeout)
     try:
         conn.request("GET", "/v2/")
         response = conn.getresponse()
@@ -111,8 +134,23 @@ class RegistryServer:
     """One Distribution registry whose config, data and log live under ``root``.
 
     ``start()`` reuses a registry already running from the same ``root``.
-    ``extra_config`` is merged into the generated configuration (the tests
-    put ``auth`` sections there; the class mirror puts ``proxy`` there).
+    By default it listens on 127.0.0.1 (``host="0.0.0.0"`` for a whole
+    room), on ``port`` or the next free port from ``preferred_port``;
+    ``exact_port=True`` refuses to move to another port.
+
+    The class mirror's settings, each a section of Distribution's config:
+
+    - ``proxy``: ``{"remoteurl": ..., "username": ..., "password": ...}``
+      makes it a pull-through cache of that registry (Docker Hub:
+      ``https://registry-1.docker.io``). A proxy refuses pushes.
+    - ``htpasswd``: a file of ``user:bcrypt-hash`` lines; every request
+      then needs one of those users (HTTP Basic).
+    - ``tls_certificate`` and ``tls_key``: PEM files; the registry then
+      speaks HTTPS only.
+    - ``accesslog``: log one line per request to ``registry.log``.
+
+    ``extra_config`` is merged last, section by section (the tests put
+    ``auth`` sections there).
     """
 
     root: Path
@@ -120,31 +158,64 @@ class RegistryServer:
     host: str = "127.0.0.1"
     extra_config: dict | None = None
     preferred_port: int = 5000
+    proxy: dict | None = None
+    htpasswd: Path | None = None
+    tls_certificate: Path | None = None
+    tls_key: Path | None = None
+    accesslog: bool = False
+    exact_port: bool = False
 
     def __post_init__(self):
         self.root = Path(self.root)
+        if (self.tls_certificate is None) != (self.tls_key is None):
+            raise LabError("TLS needs both a certificate and its key")
 
     @property
     def state_file(self) -> Path:
         return self.root / "state.json"
 
     @property
+    def tls(self) -> bool:
+        """True when the registry speaks HTTPS."""
+        return self.tls_certificate is not None
+
+    @property
+    def connect_host(self) -> str:
+        """Where this machine reaches the registry: loopback when it listens everywhere."""
+        return "127.0.0.1" if self.host in WILDCARD_HOSTS else self.host
+
+    @property
     def url(self) -> str:
-        """The registry's base URL, ``http://127.0.0.1:PORT``."""
+        """The registry's base URL from this machine, ``http://127.0.0.1:PORT``."""
         if self.port is None:
             raise LabError("the registry is not running")
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.address}"
 
     @property
     def address(self) -> str:
         """``127.0.0.1:PORT``, as image references name this registry."""
-        return f"{self.host}:{self.port}"
+        host = self.connect_host
+        return f"[{host}]:{self.port}" if ":" in host else f"{host}:{self.port}"
+
+    def _secret(self) -> str:
+        # Signs upload state between requests. A fixed one is fine on loopback;
+        # a registry the room can reach gets a random one, kept so uploads
+        # survive a restart.
+        if self.connect_host == "127.0.0.1" and self.host not in WILDCARD_HOSTS:
+            return _LOOPBACK_SECRET
+        path = self.root / "http-secret"
+        try:
+            return path.read_text().strip() or _LOOPBACK_SECRET
+        except FileNotFoundError:
+            secret = secrets.token_hex(32)
+            atomic_write(path, secret.encode(), mode=0o600)
+            return secret
 
     def config(self) -> dict:
         """Return the registry configuration imgkit writes for this server."""
-        config = {
+        config: dict = {
             "version": 0.1,
-            "log": {"level": "warn", "accesslog": {"disabled": True},
+            "log": {"level": "warn", "accesslog": {"disabled": not self.accesslog},
                     "formatter": "text"},
             "storage": {
                 "filesystem": {"rootdirectory": str(self.root / "data")},
@@ -153,12 +224,20 @@ class RegistryServer:
                 "cache": {"blobdescriptor": "inmemory"},
             },
             "http": {
-                "addr": f"{self.host}:{self.port}",
-                # A fixed secret: uploads survive a restart; loopback only.
-                "secret": "imgkit-lab-loopback-only",
+                "addr": f"[{self.host}]:{self.port}" if ":" in self.host
+                else f"{self.host}:{self.port}",
+                "secret": self._secret(),
                 "headers": {"X-Content-Type-Options": ["nosniff"]},
             },
         }
+        if self.proxy:
+            config["proxy"] = {k: v for k, v in self.proxy.items() if v}
+        if self.htpasswd is not None:
+            config["auth"] = {"htpasswd": {"realm": "imgkit-class-mirror",
+                                           "path": str(Path(self.htpasswd).absolute())}}
+        if self.tls:
+            config["http"]["tls"] = {"certificate": str(Path(self.tls_certificate).absolute()),
+                                     "key": str(Path(self.tls_key).absolute())}
         for key, value in (self.extra_config or {}).items():
             config[key] = value
         return config
@@ -172,8 +251,10 @@ class RegistryServer:
         if not isinstance(state, dict):
             return None
         pid, port = state.get("pid"), state.get("port")
+        host = state.get("host", self.host)
+        host = "127.0.0.1" if host in WILDCARD_HOSTS else host
         if isinstance(pid, int) and isinstance(port, int) and _alive(pid) \
-                and answers_v2(self.host, port):
+                and answers_v2(host, port, tls=bool(state.get("tls"))):
             return state
         return None
 
@@ -190,10 +271,15 @@ class RegistryServer:
             return self
         binary = find_binary()
         self.root.mkdir(parents=True, exist_ok=True)
-        if self.port is None or not port_is_free(self.port, self.host):
-            self.port = free_port(self.preferred_port, self.host)
+        bind = self.host or "0.0.0.0"
+        if self.exact_port and self.port and not port_is_free(self.port, bind):
+            raise LabError(f"port {self.port} on {bind} is in use: stop what listens there, "
+                           "or choose another port")
+        if self.port is None or self.port == 0 or not port_is_free(self.port, bind):
+            self.port = free_port(None if self.port == 0 else self.preferred_port, bind)
         config_path = self.root / "config.yml"
-        atomic_write(config_path, json.dumps(self.config(), indent=2).encode())
+        # Owner only: it holds the upload secret, and a proxy's Docker Hub password.
+        atomic_write(config_path, json.dumps(self.config(), indent=2).encode(), mode=0o600)
         log_path = self.root / "registry.log"
         env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
         with open(log_path, "ab") as log:
@@ -205,10 +291,10 @@ class RegistryServer:
             if process.poll() is not None:
                 raise LabError(f"the registry exited at start (status {process.returncode}); "
                                f"see {log_path}: {_tail(log_path)}")
-            if answers_v2(self.host, self.port):
+            if answers_v2(self.connect_host, self.port, tls=self.tls):
                 atomic_write(self.state_file, json.dumps(
                     {"pid": process.pid, "port": self.port, "url": self.url,
-                     "binary": binary}).encode())
+                     "host": self.host, "tls": self.tls, "binary": binary}).encode())
                 self._process = process
                 return self
             time.sleep(0.05)
