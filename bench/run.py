@@ -2,46 +2,69 @@
 
     make bench                 # everything
     .venv/bin/python bench/run.py pull --rounds 5
+    .venv/bin/python bench/run.py pull unpack shared memory images startup notebooks
 
 Each benchmark alternates the contenders round by round and prints medians
-and ratios; the figures are also written to bench/RESULTS.md. Nothing here
-is a pass/fail test: targets are read off the ratios by a person.
+(wall and CPU seconds) and ratios; the figures are also written to
+bench/RESULTS.md. Nothing here is a pass/fail test: targets are read off the
+ratios by a person. Images are built and pushed by a child process
+(``bench/bigimage.py push``) and stores filled by another (``bench/fill.py``),
+so this process stays small: a command it starts inherits its memory until
+``exec``, and the peak RSS reported for the command would include it.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import bigimage  # noqa: E402
-from harness import alternate, fresh_dir, machine, run_once  # noqa: E402
+from harness import Series, alternate, fresh_dir, machine, run_once, run_steps  # noqa: E402
 
 from imgkit.lab.server import RegistryServer  # noqa: E402
-from imgkit.registry import RegistryClient, push_image  # noqa: E402
 
-IMGKIT = [sys.executable, "-m", "imgkit"]
+PYTHON = sys.executable
+IMGKIT = [PYTHON, "-m", "imgkit"]
+SKOPEO = ["skopeo", "copy", "--quiet", "--src-tls-verify=false"]
 
 
-def _push(server, repository, built):
-    client = RegistryClient(server.address)
-    push_image(client, repository, "latest", built.blobs, built.manifest_bytes, built.media_type)
+def _push(server, repository: str, kind: str = "big") -> dict:
+    """Build an image and push it, in a child process; return what it printed (JSON)."""
+    out = subprocess.run([PYTHON, str(HERE / "bigimage.py"), "push", server.address,
+                          "--repository", repository, "--kind", kind],
+                         check=True, capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
+def _mb(pushed: dict) -> float:
+    return sum(layer["size"] for layer in pushed["layers"]) / 1e6
+
+
+def _table(series: dict[str, Series], digits: int = 2) -> list[str]:
+    return ["| command | median s | median CPU s | peak RSS MiB |", "|---|---:|---:|---:|",
+            *[f"| {s.name} | {s.median:.{digits}f} | {s.cpu_median:.{digits}f} | "
+              f"{s.peak_rss_mib:.0f} |" for s in series.values()]]
+
+
+def _ratio(series: dict[str, Series], mine: str, theirs: str) -> float:
+    return series[mine].median / series[theirs].median
 
 
 def bench_pull(work: Path, rounds: int) -> list[str]:
     """Cold pull: imgkit pull vs skopeo copy docker:// -> oci:, and a warm re-pull."""
-    image = bigimage.build()
-    size_mb = sum(layer.size for layer in image.layers) / 1e6
     with RegistryServer(work / "registry") as server:
-        _push(server, "bench/big", image)
-        ref = f"{server.address}/bench/big:latest"
+        pushed = _push(server, "bench/big")
+        ref = pushed["reference"]
 
         def imgkit_pull(n):
             home = fresh_dir(str(work / "imgkit-home"))
@@ -49,25 +72,146 @@ def bench_pull(work: Path, rounds: int) -> list[str]:
 
         def skopeo_copy(n):
             target = fresh_dir(str(work / "skopeo-layout"))
-            return run_once(["skopeo", "copy", "--quiet", "--src-tls-verify=false",
-                             f"docker://{ref}", f"oci:{target}:big"])
+            return run_once(SKOPEO + [f"docker://{ref}", f"oci:{target}:big"])
 
         cold = alternate({"imgkit pull": imgkit_pull, "skopeo copy": skopeo_copy}, rounds)
         warm_home = fresh_dir(str(work / "warm-home"))
         run_once(IMGKIT + ["--home", warm_home, "pull", ref])
         warm = alternate({"imgkit re-pull (up to date)":
                           lambda n: run_once(IMGKIT + ["--home", warm_home, "pull", ref])}, rounds)
-    ratio = cold["imgkit pull"].median / cold["skopeo copy"].median
+    ratio = _ratio(cold, "imgkit pull", "skopeo copy")
     return [
-        f"### Cold pull of a {size_mb:.0f} MB (compressed) two-layer image from a loopback registry",
+        f"### Cold pull of a {_mb(pushed):.0f} MB (compressed) two-layer image from a loopback registry",
         "",
-        "| command | median s | peak RSS MiB |",
-        "|---|---:|---:|",
-        *[f"| {s.name} | {s.median:.2f} | {s.peak_rss_mib:.0f} |" for s in cold.values()],
-        *[f"| {s.name} | {s.median:.3f} | {s.peak_rss_mib:.0f} |" for s in warm.values()],
+        *_table(cold),
+        *_table(warm, 3)[2:],
         "",
-        f"Ratio imgkit / skopeo (cold pull): **{ratio:.2f}**",
+        f"Ratio imgkit / skopeo (cold pull): **{ratio:.2f}** (target 1.5, stretch 1.0); "
+        f"warm re-pull {warm['imgkit re-pull (up to date)'].median:.3f} s (target 0.3).",
     ]
+
+
+def bench_unpack(work: Path, rounds: int) -> list[str]:
+    """Pull and unpack into a container root: imgkit pull + create vs skopeo + umoci unpack."""
+    with RegistryServer(work / "registry") as server:
+        pushed = _push(server, "bench/big")
+        ref = pushed["reference"]
+
+        def imgkit(n):
+            home = fresh_dir(str(work / "imgkit-home"))
+            return run_steps(IMGKIT + ["--home", home, "pull", ref],
+                             IMGKIT + ["--home", home, "create", ref])
+
+        def skopeo_umoci(n):
+            target = fresh_dir(str(work / "skopeo-layout"))
+            bundle = work / "bundle"
+            shutil.rmtree(bundle, ignore_errors=True)
+            return run_steps(SKOPEO + [f"docker://{ref}", f"oci:{target}:big"],
+                             ["umoci", "unpack", "--rootless", "--image", f"{target}:big",
+                              str(bundle)])
+
+        series = alternate({"imgkit pull + create": imgkit,
+                            "skopeo copy + umoci unpack --rootless": skopeo_umoci}, rounds)
+    shutil.rmtree(work / "bundle", ignore_errors=True)
+    ratio = _ratio(series, "imgkit pull + create", "skopeo copy + umoci unpack --rootless")
+    return [f"### Pull and unpack the {_mb(pushed):.0f} MB image into a container root", "",
+            *_table(series), "",
+            f"Ratio imgkit / (skopeo + umoci): **{ratio:.2f}** (target 0.5)."]
+
+
+def bench_shared(work: Path, rounds: int) -> list[str]:
+    """Pull a second image sharing the first one's base layer: only its own layer is fetched."""
+    with RegistryServer(work / "registry") as server:
+        big = _push(server, "bench/big")
+        sibling = _push(server, "bench/sibling", "sibling")
+        have = {layer["digest"] for layer in big["layers"]}
+        unique = sum(layer["size"] for layer in sibling["layers"] if layer["digest"] not in have)
+
+        # The bytes imgkit fetched, from the pull's own count (a child process, once).
+        home = fresh_dir(str(work / "bytes-home"))
+        run_once(IMGKIT + ["--home", home, "pull", big["reference"]])
+        fetched = int(subprocess.run(
+            [PYTHON, "-c", "import sys; from imgkit.api import Host; "
+             "from imgkit.api.pulling import pull; "
+             "print(pull(sys.argv[1], host=Host(sys.argv[2]), listener=lambda e: None)"
+             ".downloaded_bytes)", sibling["reference"], home],
+            check=True, capture_output=True, text=True).stdout)
+
+        def imgkit(n):
+            home = fresh_dir(str(work / "imgkit-home"))
+            run_once(IMGKIT + ["--home", home, "pull", big["reference"]])
+            return run_once(IMGKIT + ["--home", home, "pull", sibling["reference"]])
+
+        def skopeo(n):
+            target = fresh_dir(str(work / "skopeo-layout"))
+            run_once(SKOPEO + [f"docker://{big['reference']}", f"oci:{target}:big"])
+            return run_once(SKOPEO + [f"docker://{sibling['reference']}", f"oci:{target}:sibling"])
+
+        series = alternate({"imgkit pull (sibling, base present)": imgkit,
+                            "skopeo copy (sibling, base present)": skopeo}, rounds)
+    verdict = "equal" if fetched == unique else "NOT EQUAL"
+    return ["### Pull an image whose base layer is already there", "",
+            f"The sibling image ({_mb(sibling):.0f} MB) shares its {len(sibling['layers']) - 1} "
+            "base layer(s) with the big image pulled before it.", "",
+            *_table(series), "",
+            f"Ratio imgkit / skopeo: **{_ratio(series, *series):.2f}**. Bytes imgkit fetched: "
+            f"{fetched:,}; bytes of the layers it lacked: {unique:,} ({verdict})."]
+
+
+def bench_memory(work: Path, rounds: int) -> list[str]:
+    """Peak RSS of a pull as the layer grows: it must not follow the layer's size."""
+    kinds = {"random:16": "16 MB random file (16 MB blob)",
+             "random:128": "128 MB random file (128 MB blob)",
+             "zeros:512": "512 MB of zeros (0.5 MB blob, 1000:1)"}
+    lines = ["### Peak memory of a pull against layer size", "",
+             "| image | imgkit pull s | imgkit peak RSS MiB | skopeo copy s | skopeo peak RSS MiB |",
+             "|---|---:|---:|---:|---:|"]
+    rss = []
+    with RegistryServer(work / "registry") as server:
+        for kind, label in kinds.items():
+            ref = _push(server, "bench/" + kind.replace(":", "-"), kind)["reference"]
+
+            def imgkit(n, ref=ref):
+                home = fresh_dir(str(work / "imgkit-home"))
+                return run_once(IMGKIT + ["--home", home, "pull", ref])
+
+            def skopeo(n, ref=ref):
+                target = fresh_dir(str(work / "skopeo-layout"))
+                return run_once(SKOPEO + [f"docker://{ref}", f"oci:{target}:x"])
+
+            series = alternate({"imgkit": imgkit, "skopeo": skopeo}, max(1, min(rounds, 3)))
+            mine, theirs = series["imgkit"], series["skopeo"]
+            rss.append(mine.peak_rss_mib)
+            lines.append(f"| {label} | {mine.median:.2f} | {mine.peak_rss_mib:.0f} | "
+                         f"{theirs.median:.2f} | {theirs.peak_rss_mib:.0f} |")
+    lines += ["", f"imgkit's peak RSS spread over a 32x range of layer sizes: "
+                  f"{min(rss):.0f}-{max(rss):.0f} MiB (target: flat)."]
+    return lines
+
+
+def bench_images(work: Path, rounds: int) -> list[str]:
+    """`imgkit images` with 1,000 images in the store, and `imgkit rmi` of 100 of them."""
+    full = str(work / "full-home")
+    subprocess.run([PYTHON, str(HERE / "fill.py"), full, "1000"], check=True)
+    empty = fresh_dir(str(work / "empty-home"))
+    names = [f"bench-{number:04d}" for number in range(0, 1000, 10)]
+
+    def rmi(n):
+        home = str(work / "rmi-home")
+        shutil.rmtree(home, ignore_errors=True)
+        shutil.copytree(full, home)
+        return run_once(IMGKIT + ["--home", home, "rmi", *names])
+
+    series = alternate({
+        "imgkit images (1,000 images)": lambda n: run_once(IMGKIT + ["--home", full, "images"]),
+        "imgkit images (empty store)": lambda n: run_once(IMGKIT + ["--home", empty, "images"]),
+        "imgkit rmi (100 of 1,000 images)": rmi,
+    }, rounds)
+    listing = series["imgkit images (1,000 images)"].median
+    return ["### Listing and removing images in a store of 1,000", "", *_table(series, 3), "",
+            f"`imgkit images` with 1,000 images: **{listing:.3f} s** (target 0.5); "
+            f"on an empty store: **{series['imgkit images (empty store)'].median:.3f} s** "
+            "(target 0.25)."]
 
 
 def bench_startup(work: Path, rounds: int) -> list[str]:
@@ -75,14 +219,29 @@ def bench_startup(work: Path, rounds: int) -> list[str]:
     home = fresh_dir(str(work / "empty-home"))
     series = alternate({
         "imgkit images (empty store)": lambda n: run_once(IMGKIT + ["--home", home, "images"]),
-        "python -c 'import imgkit'": lambda n: run_once([sys.executable, "-c", "import imgkit"]),
-        "python -c 'pass'": lambda n: run_once([sys.executable, "-c", "pass"]),
+        "python -c 'import imgkit'": lambda n: run_once([PYTHON, "-c", "import imgkit"]),
+        "python -c 'pass'": lambda n: run_once([PYTHON, "-c", "pass"]),
     }, rounds)
-    return ["### Start-up", "", "| command | median s |", "|---|---:|",
-            *[f"| {s.name} | {s.median:.3f} |" for s in series.values()]]
+    return ["### Start-up", "", *_table(series, 3), "",
+            f"`imgkit images` on an empty store: **{series['imgkit images (empty store)'].median:.3f} s**"
+            " (target 0.25)."]
 
 
-BENCHMARKS = {"pull": bench_pull, "startup": bench_startup}
+def bench_notebooks(work: Path, rounds: int) -> list[str]:
+    """The whole nbval lesson suite (`bash tools/test-notebooks.sh -q`), once: it takes minutes."""
+    start = time.perf_counter()
+    done = subprocess.run(["bash", str(HERE.parent / "tools" / "test-notebooks.sh"), "-q"],
+                          cwd=HERE.parent, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    tail = (done.stdout.strip().splitlines() or ["(no output)"])[-1]
+    return ["### The lesson notebooks under nbval", "",
+            f"`bash tools/test-notebooks.sh -q`: **{seconds:.0f} s** wall, exit {done.returncode} "
+            f"(one run, not alternated): `{tail}`"]
+
+
+BENCHMARKS = {"pull": bench_pull, "unpack": bench_unpack, "shared": bench_shared,
+              "memory": bench_memory, "images": bench_images, "startup": bench_startup,
+              "notebooks": bench_notebooks}
 
 
 def main(argv=None) -> None:
@@ -101,7 +260,9 @@ def main(argv=None) -> None:
              "contenders alternating; `make bench` to measure again.", ""]
     try:
         for name in names:
+            started = time.perf_counter()
             section = BENCHMARKS[name](work, args.rounds)
+            section.append(f"\n({name}: {time.perf_counter() - started:.0f} s of benchmarking)")
             print("\n".join(section), flush=True)
             lines += section + [""]
     finally:

@@ -22,6 +22,13 @@ Nothing is held whole: the tar is hashed and its headers read as it is
 decompressed, 1 MiB at most at a time however well it compresses, and file
 contents are skipped by arithmetic. A 1 GB layer needs a few MB.
 
+A big blob is checked on two threads: ``feed()`` stores and hashes each
+chunk in the caller's thread and hands it to a worker that decompresses,
+hashes the tar and reads its headers (hashlib, zlib and ISA-L release the
+GIL on big buffers, so the two use two cores). Ordinary ustar headers are
+read on a fast path - a few slices and C calls each - and anything else
+(PAX, GNU, sparse, base-256 numbers, old signed checksums) by the full parser.
+
     >>> from imgkit.tarlayer import Entry, Layer
     >>> layer = Layer.from_entries([Entry.file("etc/motd", b"hi\\n")])
     >>> ingest = LayerIngest(layer.digest, layer.media_type)
@@ -34,6 +41,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import queue
+import threading
+import weakref
 import zlib
 from dataclasses import dataclass
 from types import ModuleType
@@ -52,11 +62,18 @@ except ImportError:  # pragma: no cover - isal is optional
 __all__ = ["LayerIngest", "LayerFacts", "CorruptLayerError", "ingest_file"]
 
 _PIECE = 1 << 20            # most uncompressed bytes handled at once
+_IN_SLICE = 128 << 10       # most compressed bytes given to gunzip at once
+_THREAD_AT = 1 << 20        # blobs this big are decompressed on a worker thread
+_BATCH = 256 << 10          # smaller chunks are gathered into batches this big for it...
+_QUEUE = 4                  # ... and this many batches wait for it at most
+_BOMB_RATIO = 32            # past this ratio (tar / blob so far) feed() waits for each batch
 _BLOCK = 512
 _ZERO_BLOCK = bytes(_BLOCK)
 _HIGH = bytes(range(128, 256))
 _META_LIMIT = 1 << 20       # Go's archive/tar (so Docker) refuses bigger PAX or long-name data
 _HEADER_ONLY = b"123456"    # links, devices, directories, FIFOs: never followed by data
+_NO_DATA = frozenset(_HEADER_ONLY)
+_PLAIN_KINDS = frozenset(b"0123457")    # the typeflags the fast header path reads
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
@@ -155,6 +172,75 @@ class _TarScanner(_Walker):
         self._sparse_after = -1          # old GNU sparse: data to skip after the map's blocks
         self._zero_seen = False
 
+    def feed(self, data: bytes) -> None:
+        """Take the next piece of the tar: ordinary headers on a fast path, the rest one by one."""
+        if type(data) is not bytes:
+            data = bytes(data)
+        pos, n = 0, len(data)
+        while pos < n and self._need:
+            if self._skip:
+                step = min(self._skip, n - pos)
+                self._skip -= step
+                pos += step
+            elif self._field or n - pos < self._need:     # a field cut by the chunk's end
+                step = min(self._need - len(self._field), n - pos)
+                self._field += data[pos:pos + step]
+                pos += step
+                if len(self._field) == self._need:
+                    field = bytes(self._field)
+                    self._field.clear()
+                    self._step(field, self._seen + pos - len(field))
+            else:
+                if self._need == _BLOCK and self._sparse_after < 0 and not (
+                        self._meta or self._pending or self._zero_seen):
+                    stop = self._plain_headers(data, pos)
+                    if stop != pos:
+                        pos = stop
+                        continue
+                step = self._need
+                self._step(data[pos:pos + step], self._seen + pos)
+                pos += step
+        self._seen += n
+
+    def _plain_headers(self, data: bytes, pos: int) -> int:
+        """Read a run of ordinary ustar headers (and skip their data) from ``pos``; return where
+        the run stopped: at the end of ``data`` or before a header this fast path leaves to
+        ``_header`` (PAX, GNU, sparse, base-256 or odd numbers, signed checksum, zero block).
+
+        Per entry it is a few slices and C calls: the checksum as three Adler-32 sums (the
+        low half of each is 1 + the sum of its bytes, exact below 65521), the two numbers
+        with ``int(text, 8)``. Whatever it declines, ``_header`` reads with every check.
+        """
+        n, adler, entries, content, pad = len(data), zlib.adler32, 0, 0, self._pad
+        try:
+            while n - pos >= _BLOCK:
+                kind = data[pos + 156]
+                if kind not in _PLAIN_KINDS:
+                    break
+                checksum = data[pos + 148:pos + 156].strip(b" \0")
+                size = data[pos + 124:pos + 136].strip(b" \0")
+                if not (checksum.isdigit() and size.isdigit()) or int(checksum, 8) != (
+                        (adler(data[pos:pos + 148]) & 0xFFFF) + 253      # 256 for the field, -3
+                        + (adler(data[pos + 156:pos + 356]) & 0xFFFF)
+                        + (adler(data[pos + 356:pos + _BLOCK]) & 0xFFFF)):
+                    break
+                stored = int(size, 8)
+                entries += 1
+                content += stored
+                if kind in _NO_DATA:
+                    stored = 0
+                pad = -stored % _BLOCK
+                pos += _BLOCK + stored + pad
+                if pos > n:                  # the data goes on in the next pieces
+                    self._skip, pos = pos - n, n
+                    break
+        except ValueError:                   # 8 or 9 in a number: _header says so
+            pass
+        self.entries += entries
+        self.content_size += content
+        self._pad = pad
+        return pos
+
     def finish(self) -> None:
         """Check the tar did not stop inside a header or inside an entry's data."""
         if self._field and not self._meta:
@@ -239,11 +325,20 @@ class _Gunzip:
         self._head = b""                 # the first bytes of a member, until its magic is known
 
     def decode(self, data: bytes) -> None:
+        if len(data) <= _IN_SLICE:
+            self._decode(data)
+            return
+        # Smaller inputs keep each output under _PIECE, so no call leaves an input tail to copy.
+        view = memoryview(data)
+        for start in range(0, len(data), _IN_SLICE):
+            self._decode(view[start:start + _IN_SLICE])
+
+    def _decode(self, data: bytes | memoryview) -> None:
         while True:
             if self._obj is None:
                 data, self._head = self._head + data, b""
                 if len(data) < 2:
-                    self._head = data
+                    self._head = bytes(data)
                     return
                 if data[:2] != _GZIP_MAGIC:
                     raise _Broken("unexpected data after the end of the gzip stream" if self._members
@@ -349,6 +444,105 @@ _Decoder = _Gunzip | _Unzstd | _Plain
 _DECODERS: dict[str, type[_Decoder]] = {"gzip": _Gunzip, "zstd": _Unzstd, "none": _Plain}
 
 
+class _Stopped(Exception):
+    """Internal: the ingest was closed or dropped while its worker was decompressing."""
+
+
+class _TarSide:
+    """The second half of an ingest: decompress the blob, hash the tar, read its headers.
+
+    It runs in the feeding thread for small blobs and on a ``_Worker`` thread
+    for big ones; either way only one thread touches it at a time.
+    """
+
+    def __init__(self, compression: str, algorithm: str, same_hash: bool):
+        self.hash = hashlib.new(algorithm)
+        self.same_hash = same_hash
+        self.scanner = _TarScanner()
+        self.size = 0                        # tar bytes so far
+        self.broken: str | None = None       # why the stream cannot be read
+        self.stopped = False
+        self._decoder: _Decoder = _DECODERS[compression](self._take)
+
+    def decode(self, chunk: bytes) -> None:
+        if self.broken is None:
+            try:
+                self._decoder.decode(chunk)
+            except _Broken as error:
+                self.broken = str(error)
+
+    def _take(self, piece: bytes) -> None:
+        if self.stopped:
+            raise _Stopped()
+        if not self.same_hash:
+            self.hash.update(piece)
+        self.size += len(piece)
+        self.scanner.feed(piece)
+
+    def close(self) -> None:
+        if self.broken is None:
+            try:
+                self._decoder.close()
+                self.scanner.finish()
+            except _Broken as error:
+                self.broken = str(error)
+
+
+class _Worker:
+    """Run a ``_TarSide`` on a thread of its own, fed through a small bounded queue.
+
+    The feeding thread hashes and stores the blob while this one inflates,
+    hashes the tar and reads its headers: ``hashlib``, zlib and ISA-L let go
+    of the GIL on big buffers, so the two halves use two cores. The worker
+    holds no reference to its ``LayerIngest``, so dropping an unfinished
+    ingest stops it (``stop``) and frees its thread.
+    """
+
+    def __init__(self, side: _TarSide):
+        self.side = side
+        self.queue: queue.Queue[bytes | None] = queue.Queue(_QUEUE)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="imgkit-layer-tar", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        side, get, done = self.side, self.queue.get, self.queue.task_done
+        while True:
+            chunk = get()
+            try:
+                if chunk is None or side.stopped:
+                    return
+                if self.error is None:       # after an error, only drain: never block the feeder
+                    side.decode(chunk)
+            except BaseException as error:   # handed to the feeding thread by check()
+                self.error = error
+            finally:
+                done()
+
+    def check(self) -> None:
+        """Raise, in the feeding thread, what went wrong in the worker (not a broken stream)."""
+        if self.error is not None and not isinstance(self.error, _Stopped):
+            error, self.error = self.error, None      # the exception must not hold the worker
+            raise error
+
+    def drain(self) -> None:
+        """Wait until every chunk handed over so far is decompressed and read."""
+        self.queue.join()
+
+    def end(self) -> None:
+        """Let the worker finish what it was given and exit; wait for it."""
+        self.queue.put(None)
+        self.thread.join()
+
+    def stop(self) -> None:
+        """Make the worker stop soon, dropping what it was not done with; never blocks."""
+        self.side.stopped = True
+        try:
+            self.queue.put_nowait(None)
+        except queue.Full:
+            pass                             # it sees ``stopped`` after its current chunk
+
+
 class LayerIngest:
     """Verify a layer blob as it streams in: digest, diff_id and Docker's size, one pass.
 
@@ -360,6 +554,16 @@ class LayerIngest:
     A broken stream is only reported once the digest is known to be right,
     so a download damaged on the way says "digest mismatch" (try again)
     rather than "corrupt" (the registry holds a bad layer).
+
+    A blob of ``_THREAD_AT`` bytes or more is decompressed on a worker
+    thread while ``feed`` stores and hashes the next chunks (at most
+    ``_QUEUE`` batches in between, so memory stays bounded).
+    ``uncompressed_size`` may then lag behind ``size`` by those batches,
+    except after the chunk that completes ``expected_size`` (that ``feed``
+    waits until the whole blob is decompressed) and once the stream inflates
+    more than ``_BOMB_RATIO``-fold (each ``feed`` then waits for its batch). An ingest left unfinished
+    stops its worker when it is dropped, or at once with ``close()`` (or a
+    ``with`` block).
     """
 
     def __init__(self, expected_digest: str, media_type: str, sink: BinaryIO | None = None,
@@ -371,63 +575,113 @@ class LayerIngest:
         self._sink = sink
         self._blob_hash = _digest.hasher(expected_digest)
         diff_algorithm = (expected_diff_id or "sha256:").partition(":")[0]
-        self._same_hash = self.compression == "none" and diff_algorithm == self._blob_hash.name
-        self._tar_hash = hashlib.new(diff_algorithm)
-        self._scanner = _TarScanner()
-        self._decoder: _Decoder = _DECODERS[self.compression](self._take_tar)
-        self._broken: str | None = None
+        same_hash = self.compression == "none" and diff_algorithm == self._blob_hash.name
+        self._tar = _TarSide(self.compression, diff_algorithm, same_hash)
+        self._worker: _Worker | None = None
+        self._stop_worker: weakref.finalize | None = None
+        self._batch: list[bytes] = []
+        self._batched = 0
+        self._done = False
         self._first = b""
         self.size = 0                    #: compressed bytes fed so far (for progress)
-        self.uncompressed_size = 0       #: tar bytes decompressed so far
+
+    @property
+    def uncompressed_size(self) -> int:
+        """Tar bytes decompressed so far."""
+        return self._tar.size
 
     def feed(self, chunk: bytes) -> None:
         """Take the next chunk of the blob: store it, hash it, decompress it, count it."""
         if self.expected_size is not None and self.size + len(chunk) > self.expected_size:
             raise DigestMismatchError(self.expected_digest, f"more than {self.expected_size} bytes",
                                       "layer")
+        if self._done:
+            raise ValueError("this layer ingest is finished or closed")
+        worker = self._worker
+        if worker is not None and worker.error is not None:
+            self.close()
+            worker.check()
         if self._sink is not None:
             self._sink.write(chunk)
         self._blob_hash.update(chunk)
         if len(self._first) < 4:
             self._first += bytes(chunk[:4 - len(self._first)])
         self.size += len(chunk)
-        if self._broken is None:
-            try:
-                self._decoder.decode(chunk)
-            except _Broken as error:
-                self._broken = str(error)
+        if worker is None:
+            if max(self.size, self.expected_size or 0) < _THREAD_AT:
+                self._tar.decode(chunk)
+                return
+            worker = self._worker = _Worker(self._tar)
+            self._stop_worker = weakref.finalize(self, worker.stop)
+            self._stop_worker.atexit = False
+        if self._tar.broken is None:         # a broken stream has nothing more to tell
+            # bytes are immutable: the caller may reuse a bytearray once feed() returns
+            self._batch.append(chunk if type(chunk) is bytes else bytes(chunk))
+            self._batched += len(chunk)
+            if self._batched >= _BATCH:
+                self._hand_over(worker)
+        if self.size == self.expected_size:
+            self._hand_over(worker)
+            worker.drain()                   # so the caller can check uncompressed_size now
 
-    def _take_tar(self, piece: bytes) -> None:
-        if not self._same_hash:
-            self._tar_hash.update(piece)
-        self.uncompressed_size += len(piece)
-        self._scanner.feed(piece)
+    def _hand_over(self, worker: _Worker) -> None:
+        if self._batch:
+            batch = self._batch[0] if len(self._batch) == 1 else b"".join(self._batch)
+            self._batch.clear()
+            self._batched = 0
+            worker.queue.put(batch)
+            if self._tar.size > _BOMB_RATIO * self.size:
+                # Inflating far more than it takes in (zeros, or a decompression bomb): keep
+                # in step, so a caller checking uncompressed_size after feed() stops it at
+                # once and no queued batch inflates gigabytes after it gave up.
+                worker.drain()
+
+    def close(self) -> None:
+        """Give up on an unfinished ingest: stop its worker thread (``finish`` does it too)."""
+        self._done = True
+        self._batch.clear()
+        if self._stop_worker is not None:
+            self._stop_worker()              # calls worker.stop() once
+        self._worker = None
+
+    def __enter__(self) -> LayerIngest:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def finish(self) -> LayerFacts:
         """Check everything once the last chunk is in; return the layer's facts."""
-        if self._broken is None:
-            try:
-                self._decoder.close()
-                self._scanner.finish()
-            except _Broken as error:
-                self._broken = str(error)
+        if self._done:
+            raise ValueError("this layer ingest is finished or closed")
+        self._done = True
+        worker = self._worker
+        if worker is not None:
+            self._hand_over(worker)
+            worker.end()
+            self._worker = None
+            if self._stop_worker is not None:
+                self._stop_worker.detach()
+            worker.check()
+        self._tar.close()
         if self.expected_size is not None and self.size != self.expected_size:
             raise DigestMismatchError(self.expected_digest,
                                       f"{self.size} bytes instead of {self.expected_size}", "layer")
         digest = f"{self._blob_hash.name}:{self._blob_hash.hexdigest()}"
         if digest != self.expected_digest:
             raise DigestMismatchError(self.expected_digest, digest, "layer")
-        if self._broken is not None:
+        broken = self._tar.broken
+        if broken is not None:
             looks = ("gzip" if self._first.startswith(_GZIP_MAGIC) else
                      "zstd" if self._first == _ZSTD_MAGIC else self.compression)
             hint = "" if looks == self.compression else f"; it starts like {looks} data: is its media type wrong?"
-            raise CorruptLayerError(digest, self._broken + hint)
-        tar_hash = self._blob_hash if self._same_hash else self._tar_hash
+            raise CorruptLayerError(digest, broken + hint)
+        tar_hash = self._blob_hash if self._tar.same_hash else self._tar.hash
         diff_id = f"{tar_hash.name}:{tar_hash.hexdigest()}"
         if self.expected_diff_id is not None and diff_id != self.expected_diff_id:
             raise DigestMismatchError(self.expected_diff_id, diff_id, f"layer {digest} diff_id")
-        return LayerFacts(digest, diff_id, self.size, self.uncompressed_size,
-                          self._scanner.content_size)
+        return LayerFacts(digest, diff_id, self.size, self._tar.size,
+                          self._tar.scanner.content_size)
 
 
 def ingest_file(path: str | os.PathLike[str], expected_digest: str, media_type: str, *,

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import doctest
+import gc
 import gzip
 import hashlib
 import io
 import random
+import re
 import sys
 import tarfile
+import threading
+import time
 import tracemalloc
 import zlib
 
@@ -486,3 +490,162 @@ def test_a_200_mb_layer_needs_little_memory(compression, media_type):
 
 def test_the_module_examples_run():
     assert doctest.testmod(layerstream).failed == 0
+
+
+# --- the worker thread: big blobs are decompressed beside the feeding thread ----------------
+
+@pytest.fixture
+def threaded(monkeypatch):
+    """Give every ingest a worker thread, and cut its input into small batches."""
+    monkeypatch.setattr(layerstream, "_THREAD_AT", 0)
+    monkeypatch.setattr(layerstream, "_BATCH", 1000)
+
+
+def worker_threads() -> list:
+    return [t for t in threading.enumerate() if t.name == "imgkit-layer-tar"]
+
+
+def wait_for_no_worker(seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while worker_threads() and time.monotonic() < deadline:
+        gc.collect()
+        time.sleep(0.01)
+    assert not worker_threads()
+
+
+@pytest.mark.parametrize("compression, backend", with_backends(COMPRESSIONS, lambda c: c[0]), indirect=["backend"])
+@pytest.mark.parametrize("tar_name", ["imgkit", "gnu", "pax-global", "empty-layer"])
+def test_a_worker_thread_finds_the_same_facts(tar_name, compression, backend, threaded):
+    media_type, make = COMPRESSIONS[compression]
+    tar = TARS[tar_name]
+    blob = make(tar)
+    for size in (7, 999, 1 << 20):
+        assert ingest(blob, media_type, size, expected_diff_id=compute(tar),
+                      expected_size=len(blob)) == expected_facts(tar, blob)
+    wait_for_no_worker()
+
+
+@pytest.mark.parametrize("case", ["truncated gzip", "corrupt deflate", "garbage after zstd", "not a tar",
+                                  "tar cut in its data", "bad checksum", "huge pax header"])
+def test_a_worker_thread_says_what_is_wrong(case, threaded):
+    media_type, blob, words = CORRUPT[case]
+    for chunk in (1 << 20, 7):
+        with pytest.raises(CorruptLayerError, match=re.escape(words)):
+            ingest(blob, media_type, chunk, expected_size=len(blob))
+    with pytest.raises(DigestMismatchError):            # a wrong digest is still told first
+        ingest(flip(GZ, 100), GZIP, 999, digest=compute(GZ))
+
+
+def test_the_chunk_that_completes_the_blob_waits_for_the_tar_side(threaded):
+    # The pull's bomb check reads uncompressed_size after every feed(): after the last
+    # chunk it must be the whole tar, not what the worker had reached.
+    blob = gzip_bytes(TARS["gnu"])
+    reader = LayerIngest(compute(blob), GZIP, expected_size=len(blob))
+    for start in range(0, len(blob), 500):
+        reader.feed(blob[start:start + 500])
+        assert reader.uncompressed_size <= len(TARS["gnu"])
+    assert reader.uncompressed_size == len(TARS["gnu"])
+    assert reader.finish().uncompressed_size == len(TARS["gnu"])
+
+
+def test_too_many_bytes_never_reach_the_sink(threaded):
+    sink = io.BytesIO()
+    reader = LayerIngest(compute(GZ), GZIP, sink=sink, expected_size=len(GZ) - 1)
+    with pytest.raises(DigestMismatchError, match=f"more than {len(GZ) - 1} bytes"):
+        for start in range(0, len(GZ), 100):
+            reader.feed(GZ[start:start + 100])
+    assert len(sink.getvalue()) <= len(GZ) - 1
+    reader.close()
+    wait_for_no_worker()
+
+
+def test_a_reused_buffer_does_not_change_what_the_worker_reads(threaded):
+    tar = TARS["pax"]
+    blob = gzip_bytes(tar)
+    reader = LayerIngest(compute(blob), GZIP)
+    buffer = bytearray(300)
+    for start in range(0, len(blob), 300):
+        piece = blob[start:start + 300]
+        buffer[:len(piece)] = piece
+        reader.feed(memoryview(buffer)[:len(piece)])
+        buffer[:] = bytes(300)                         # the caller reads the next chunk into it
+    assert reader.finish() == expected_facts(tar, blob)
+
+
+def test_a_dropped_or_closed_ingest_stops_its_worker(threaded):
+    blob = gzip_bytes(TARS["gnu"])
+    reader = LayerIngest(compute(blob), GZIP)
+    reader.feed(blob[:2000])
+    assert worker_threads()
+    del reader                                       # abandoned mid-stream: no thread is left
+    wait_for_no_worker()
+    with LayerIngest(compute(blob), GZIP) as reader:
+        reader.feed(blob[:2000])
+        assert worker_threads()
+    wait_for_no_worker()
+    with pytest.raises(ValueError, match="closed"):
+        reader.feed(blob[2000:])
+    with pytest.raises(ValueError, match="closed"):
+        reader.finish()
+
+
+def test_an_error_in_the_worker_reaches_the_feeder_without_a_deadlock(threaded, monkeypatch):
+    def fail(self, data):
+        raise RuntimeError("the worker broke")
+    monkeypatch.setattr(layerstream._TarScanner, "feed", fail)
+    blob = gzip_bytes(random.Random(4).randbytes(1 << 20))       # more batches than the queue holds
+    outcome: list = []
+
+    def consume() -> None:
+        reader = LayerIngest(compute(blob), GZIP)
+        try:
+            for start in range(0, len(blob), 4096):
+                reader.feed(blob[start:start + 4096])
+            reader.finish()
+        except RuntimeError as error:
+            outcome.append(error)
+    feeder = threading.Thread(target=consume)
+    feeder.start()
+    feeder.join(20)
+    assert not feeder.is_alive(), "feed() or finish() hung after the worker failed"
+    assert [str(error) for error in outcome] == ["the worker broke"]
+    wait_for_no_worker()
+
+
+def test_a_finished_ingest_leaves_no_thread():
+    wait_for_no_worker()
+    tar = write_tar([Entry.file("big", random.Random(5).randbytes(2 << 20))])  # worth a worker
+    blob = zstd_bytes(tar)
+    reader = LayerIngest(compute(blob), ZSTD, expected_size=len(blob))
+    for start in range(0, len(blob), 1 << 16):
+        reader.feed(blob[start:start + (1 << 16)])
+        assert len(worker_threads()) == 1
+    assert reader.finish() == expected_facts(tar, blob)
+    assert not worker_threads()
+
+
+def test_ordinary_headers_take_the_fast_path_and_odd_ones_the_full_parser(monkeypatch):
+    calls: list[int] = []
+    full = layerstream._TarScanner._header
+    monkeypatch.setattr(layerstream._TarScanner, "_header",
+                        lambda self, block, offset: calls.append(offset) or full(self, block, offset))
+    plain = write_tar([Entry.file(f"d/f{i}", b"x" * i) for i in range(200)] + [Entry.directory("e")])
+    assert scan(plain).content_size == content_size(plain) and calls == []
+    odd = TARS["imgkit"]            # two long paths: each a PAX header and the entry it names
+    calls.clear()
+    assert scan(odd).content_size == content_size(odd) and len(calls) == 4
+
+
+def test_a_bomb_is_inflated_in_step_with_feed(threaded):
+    # A caller checks uncompressed_size after each feed() to stop a bomb: queued batches
+    # must not go on inflating gigabytes behind its back.
+    blob = gzip_bytes(bytes(64 << 20), 1)
+    reader = LayerIngest(compute(blob), GZIP)
+    in_step = []
+    for start in range(0, len(blob), 1000):
+        reader.feed(blob[start:start + 1000])
+        assert reader._worker is not None
+        in_step.append(reader._worker.queue.unfinished_tasks == 0)
+    # Until the first batch comes out the ratio is unknown; from then on, never a lag.
+    assert in_step.index(True) <= layerstream._QUEUE + 2 and all(in_step[in_step.index(True):])
+    assert reader.finish().uncompressed_size == 64 << 20
