@@ -326,18 +326,19 @@ def _time_ns(text: str | None, local_zone: _dt.tzinfo | None = None,
     *fields, fraction, zone = match.groups()
     if not partial and (fields[5] is None or zone is None):
         return None
-    if zone is None:
-        tz = local_zone or _dt.datetime.now().astimezone().tzinfo
-    elif zone in ("Z", "z"):
-        tz = _dt.timezone.utc
-    else:
-        sign = -1 if zone[0] == "-" else 1
-        tz = _dt.timezone(sign * _dt.timedelta(hours=int(zone[1:3]), minutes=int(zone[4:])))
     try:
+        if zone is None:
+            tz = local_zone or _dt.datetime.now().astimezone().tzinfo
+        elif zone in ("Z", "z"):
+            tz = _dt.timezone.utc
+        else:       # an offset of 24 hours or more is no offset (Go refuses it too)
+            sign = -1 if zone[0] == "-" else 1
+            tz = _dt.timezone(sign * _dt.timedelta(hours=int(zone[1:3]), minutes=int(zone[4:])))
         moment = _dt.datetime(*(int(f or 0) for f in fields), tzinfo=tz)
-    except ValueError:
+        seconds = int(moment.timestamp())
+    except (ValueError, OverflowError):
         return None
-    return int(moment.timestamp()) * 1_000_000_000 + int((fraction or "0")[:9].ljust(9, "0"))
+    return seconds * 1_000_000_000 + int((fraction or "0")[:9].ljust(9, "0"))
 
 
 def timestamp_ns(text: str | None) -> int | None:

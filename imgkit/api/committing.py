@@ -26,16 +26,18 @@ from ..fsdiff import diff
 from ..oci import canonical, mediatypes
 from ..store import LayerFacts, add_image, find_image, tag, utc_now
 from ..tarlayer import Layer
-from ..unpack import apply_layer, remove_tree
+from ..unpack import remove_tree
 from .host import Host
 
 __all__ = ["commit_container"]
 
 
 def _unpack_image(host: Host, records, image, root: Path) -> None:
+    from .containers import apply_stored_layer
+
+    limits = host.layer_limits()
     for chain_id in image.layers:
-        with host.store.blobs.open(records.layers[chain_id].digest) as blob:
-            apply_layer(blob, root)
+        apply_stored_layer(host, records.layers[chain_id].digest, root, limits)
 
 
 def commit_container(container: str, repository: str | None, *, message: str | None,

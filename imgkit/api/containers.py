@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import tarfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from .. import runtime
-from ..errors import ConflictError, ImgkitError
+from ..errors import ConflictError, CorruptLayerError, ImgkitError, StoreError, UnsafeLayerError
 from ..format import created_ago, ellipsis, epoch_seconds, human_duration, table
 from ..oci import ImageConfig
 from ..store import ContainerRecord, Records, find_image, utc_now
@@ -90,6 +93,32 @@ def _new_name(records: Records, container_id: str) -> str:
     return candidate
 
 
+def apply_stored_layer(host: Host, digest: str, root: Path, limits=None) -> None:
+    """Apply a layer blob of the store to ``root``; every failure is one ``ImgkitError``.
+
+    ``imgkit.unpack`` refuses hostile entries itself; what else can go wrong
+    with a stored blob (a tar that Python's reader cannot follow, a name the
+    filesystem refuses, a full disk) is said in one line too, naming the layer.
+    """
+    try:
+        with host.store.blobs.open(digest) as blob:
+            apply_layer(blob, root, limits=limits or host.layer_limits())
+    except ImgkitError:
+        raise
+    except FileNotFoundError as exc:
+        if not host.store.blobs.has(digest):
+            raise StoreError(f"layer blob {digest} is missing from the store; run "
+                             "`imgkit fsck` and pull the image again") from None
+        raise UnsafeLayerError(f"layer {digest} cannot be applied: {exc.strerror}: "
+                               f"{exc.filename!r}") from None
+    except (tarfile.TarError, EOFError, zlib.error) as exc:
+        raise CorruptLayerError(digest, f"not a tar archive Python can read ({exc})") from None
+    except OSError as exc:
+        where = f": {os.path.basename(exc.filename)!r}" if exc.filename else ""
+        raise UnsafeLayerError(f"layer {digest} cannot be applied: "
+                               f"{exc.strerror or exc}{where}") from None
+
+
 def _config(host: Host, image_id: str) -> ImageConfig:
     return ImageConfig.from_json(host.store.blobs.read(image_id))
 
@@ -115,10 +144,9 @@ def create(image: str, command: list[str] | None = None, *, name: str | None = N
             remove_tree(rootfs)
         rootfs.mkdir(parents=True)
         try:
+            limits = host.layer_limits()
             for chain_id in record.layers:
-                layer = records.layers[chain_id]
-                with host.store.blobs.open(layer.digest) as blob:
-                    apply_layer(blob, rootfs)
+                apply_stored_layer(host, records.layers[chain_id].digest, rootfs, limits)
         except BaseException:
             remove_tree(_container_dir(host, container_id))
             raise

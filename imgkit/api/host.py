@@ -25,14 +25,18 @@ class Host:
     ``Host()`` is the default home; ``Host("/tmp/lesson")`` a separate one.
     ``platform`` (like ``linux/arm64``) overrides the platform pulls choose.
     ``mirrors`` overrides the docker.io mirrors named in the home's config.
+    ``timeout`` (seconds, or ``(connect, read)``) overrides how long to wait
+    for a registry (``$IMGKIT_REGISTRY_TIMEOUT``, else 10 s and 60 s).
     """
 
     def __init__(self, home: str | os.PathLike | None = None, *, platform: str | None = None,
-                 mirrors: list[str] | None = None):
+                 mirrors: list[str] | None = None,
+                 timeout: float | tuple[float, float] | None = None):
         self.home: Path = config.resolve_home(home)
         self.store = Store(self.home / "store")
         self.platform = platform
         self._mirrors = mirrors
+        self._timeout = timeout
 
     def __repr__(self) -> str:
         return f"Host({str(self.home)!r})"
@@ -48,6 +52,20 @@ class Host:
         """Registries (``host[:port]``) this host may reach over plain HTTP."""
         return config.insecure_registries(self.home)
 
+    @property
+    def timeout(self) -> tuple[float, float]:
+        """Seconds to wait for a registry to connect and to send more: ``(connect, read)``."""
+        if self._timeout is None:
+            return config.registry_timeout()
+        if isinstance(self._timeout, (int, float)):
+            return (float(self._timeout), float(self._timeout))
+        return (float(self._timeout[0]), float(self._timeout[1]))
+
+    def layer_limits(self):
+        """Return the ``imgkit.unpack.Limits`` a layer must keep to (``$IMGKIT_MAX_LAYER_SIZE``)."""
+        from ..unpack import Limits
+        return Limits(max_bytes=config.max_layer_size())
+
     def registry_clients(self, domain: str) -> list:
         """Return the registry clients a pull from ``domain`` tries, in order.
 
@@ -57,16 +75,16 @@ class Host:
         """
         from ..registry import RegistryClient
 
-        insecure = self.insecure_registries()
+        options = {"insecure_registries": self.insecure_registries(), "timeout": self.timeout}
         clients = []
         if domain == DOCKER_HUB_DOMAIN:
             for url in self.mirrors:
-                clients.append(RegistryClient(domain, base_url=url, insecure_registries=insecure))
+                clients.append(RegistryClient(domain, base_url=url, **options))
             hub = os.environ.get("IMGKIT_DOCKER_HUB_URL")   # tests point "Docker Hub" at loopback
-            clients.append(RegistryClient(domain, base_url=hub, insecure_registries=insecure)
-                           if hub else RegistryClient(domain, insecure_registries=insecure))
+            clients.append(RegistryClient(domain, base_url=hub, **options)
+                           if hub else RegistryClient(domain, **options))
         else:
-            clients.append(RegistryClient(domain, insecure_registries=insecure))
+            clients.append(RegistryClient(domain, **options))
         return clients
 
 

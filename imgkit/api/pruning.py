@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from ..errors import ConflictError
 from ..format import human_size
 from .host import Host, default_host
-from .removal import DeleteItem, RemovalResult, _unused_blobs, delete_image
+from .removal import DeleteItem, RemovalResult, _unused_blobs, delete_blobs, delete_image
 
 __all__ = ["prune", "PruneResult", "WARNING_DANGLING", "WARNING_ALL"]
 
@@ -58,30 +58,31 @@ def prune(*, all: bool = False, filters=(), host: Host | None = None) -> PruneRe
     matches = parse_prune_filters(filters)
     dangling_only = not all and matches.dangling is not False
     result = PruneResult(removal=RemovalResult())
-    with host.store.transaction() as records:
-        candidates = []
-        for image in records.images.values():
-            refs = records.references_to(image.id)
-            if not refs and records.children_of(image.id):
-                continue            # an untagged parent goes with its child, not before
-            if dangling_only and any("@" not in r for r in refs):
-                continue
-            if not matches(image):
-                continue
-            candidates.append(image.id)
-        released: set[str] = set()
-        # Docker walks a Go map (random order); imgkit goes by ID so lessons repeat exactly.
-        for image_id in sorted(candidates):
-            if image_id not in records.images:
-                continue            # removed already as the parent of another candidate
-            try:
-                released |= delete_image(records, image_id, result.removal, force=False)
-            except ConflictError:
-                continue            # in use by a container: skipped, as Docker does
-        layers = {o.chain_id: o for o in result.removal.layers}
-        result.items = list(result.removal.items)
-        result.reclaimed = sum(o.size for o in layers.values() if o.freed)
-        garbage = _unused_blobs(records, released)
-    for blob in garbage:
-        host.store.blobs.delete(blob)
+    with host.store.lock():
+        with host.store.transaction() as records:
+            candidates = []
+            for image in records.images.values():
+                refs = records.references_to(image.id)
+                if not refs and records.children_of(image.id):
+                    continue            # an untagged parent goes with its child, not before
+                if dangling_only and any("@" not in r for r in refs):
+                    continue
+                if not matches(image):
+                    continue
+                candidates.append(image.id)
+            released: set[str] = set()
+            # Docker walks a Go map (random order); imgkit goes by ID so lessons repeat exactly.
+            for image_id in sorted(candidates):
+                if image_id not in records.images:
+                    continue            # removed already as the parent of another candidate
+                try:
+                    released |= delete_image(records, image_id, result.removal, force=False)
+                except ConflictError:
+                    continue            # in use by a container: skipped, as Docker does
+            layers = {o.chain_id: o for o in result.removal.layers}
+            result.items = list(result.removal.items)
+            result.reclaimed = sum(o.size for o in layers.values() if o.freed)
+            garbage = _unused_blobs(records, released)
+        # Still under the lock: see `rmi` (a pull re-checks its blobs under it).
+        delete_blobs(host.store, garbage)
     return result

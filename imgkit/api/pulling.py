@@ -44,7 +44,6 @@ from ..errors import (
     ManifestUnknownError,
     PullError,
     RegistryNotFoundError,
-    RegistryUnreachableError,
     RepositoryNotFoundError,
     StoreError,
     TooManyRequestsError,
@@ -52,20 +51,23 @@ from ..errors import (
 from ..events import Listener, ProgressEvent
 from ..oci import ImageConfig, Index, Platform, mediatypes, parse_any
 from ..oci.platform import rank
-from ..registry.auth import repository_scope
 from ..store import add_digest_reference, add_image, tag
 from .host import DOCKER_HUB_DOMAIN, Host, default_host
+
+# (graph.remote reuses these helpers from here)
+from .pullerrors import _access_denied, _most_informative, _not_found, _rate_limited
 from .pulllayers import LayerOutcome, pull_layers
 
 __all__ = ["pull", "ratelimit", "PullResult", "PulledTag", "LayerOutcome", "PullError"]
 
 #: How often a pull fetches again what a concurrent ``rmi`` deleted before it could record.
 RECORD_ATTEMPTS = 3
+#: The deepest chain of indexes followed (real images have one level, some two).
+MAX_INDEX_DEPTH = 4
+#: The biggest image config accepted (real ones are a few kB; Docker Hub's largest, a few 100 kB).
+MAX_CONFIG_SIZE = 8 * 1024 * 1024
 DOWNLOADED = "Downloaded newer image"
 UP_TO_DATE = "Image is up to date"
-_ACCESS_DENIED = "denied: requested access to the resource is denied"
-_CLASSROOM_HINT = ("(a classroom shares one address and one allowance: pull from the lab "
-                   "instead, `imgkit lab start`, or through a registry mirror)")
 
 
 @dataclass(frozen=True)
@@ -256,7 +258,12 @@ class _Puller:
         self.emit(ProgressEvent(f"Pulling from {repository}", str(ref) if ref.digest else ref.tag))
         manifest, document = top, parse_any(top.data, top.media_type)
         from_index = False
+        depth = 0
         while isinstance(document, Index):
+            depth += 1
+            if depth > MAX_INDEX_DEPTH:     # an index of an index of ...: a registry playing games
+                raise ManifestError(f"{ref.familiar} is an index nested more than "
+                                    f"{MAX_INDEX_DEPTH} deep; imgkit does not follow it further")
             entry = document.select(self.platform)
             manifest = client.get_manifest(repository, entry.digest)
             document = parse_any(manifest.data, manifest.media_type)
@@ -328,7 +335,14 @@ class _Vanished(Exception):
 
 
 def _fetch_config(client, repository: str, descriptor) -> bytes:
-    """Download the image config, checked against its digest (the image ID)."""
+    """Download the image config, checked against its digest (the image ID).
+
+    A config is held in memory, so one that claims to be huge is refused
+    before a byte of it is fetched.
+    """
+    if descriptor.size > MAX_CONFIG_SIZE:
+        raise ManifestError(f"image config {descriptor.digest} is {descriptor.size} bytes, more "
+                            f"than the {MAX_CONFIG_SIZE // (1024 * 1024)} MiB imgkit accepts")
     try:
         return client.get_blob(repository, descriptor.digest, descriptor.size)
     except DigestMismatchError as exc:
@@ -360,65 +374,3 @@ def _name(records, ref: references.Reference, resolved: str, image_id: str) -> b
     # `docker tag` sets it), so `inspect` of a pulled image shows the zero time.
     tag(records, tag_ref, image_id, touch=False)
     return True
-
-
-# -- errors, in Docker's words ------------------------------------------------------
-
-def _not_found(client, ref: references.Reference, exc: ManifestUnknownError) -> ImgkitError:
-    """Say whether the tag or the whole repository is missing.
-
-    Docker Hub refuses an unknown repository outright, but a Distribution
-    registry (the lab) answers MANIFEST_UNKNOWN for it too; its tag list
-    tells the two cases apart.
-    """
-    try:
-        # One page is enough to know the repository exists (Docker Hub's are long).
-        client.transport.request("GET", f"/v2/{ref.path}/tags/list?n=1",
-                                 scopes=(repository_scope(ref.path, ["pull"]),)).close()
-    except RegistryNotFoundError as missing:
-        return _access_denied(ref, missing)
-    except ImgkitError:
-        pass
-    return ManifestUnknownError(f"manifest for {ref.familiar} not found: {exc}",
-                                status=exc.status, code=exc.code)
-
-
-def _access_denied(ref: references.Reference, exc: RegistryNotFoundError) -> ImgkitError:
-    cause = str(exc) if exc.code == "DENIED" else _ACCESS_DENIED
-    return RepositoryNotFoundError(
-        f"pull access denied for {ref.familiar_name}, repository does not exist or may "
-        f"require 'docker login': {cause}", status=exc.status, code=exc.code)
-
-
-def _rate_limited(exc: TooManyRequestsError) -> TooManyRequestsError:
-    return TooManyRequestsError(f"{exc} {_CLASSROOM_HINT}", status=exc.status, code=exc.code,
-                                limit=exc.limit, remaining=exc.remaining)
-
-
-def _most_informative(failures: list[tuple[object, ImgkitError]]) -> ImgkitError:
-    """Choose the error to show when every registry failed.
-
-    Docker Hub's own answer wins, unless Hub could not be reached at all:
-    then a mirror's answer ("not found" first) says more than a DNS error,
-    which is what an offline learner would otherwise see.
-    """
-    last = failures[-1][1]
-    if not isinstance(last, RegistryUnreachableError):
-        return last
-    answers = [exc for _, exc in failures if not isinstance(exc, RegistryUnreachableError)]
-    for exc in answers:
-        if isinstance(exc, RegistryNotFoundError):
-            return exc
-    if answers:
-        return answers[-1]
-    if len(failures) == 1:
-        return last
-    notes = []
-    for client, exc in failures[:-1]:
-        url = getattr(client, "url", "?")
-        cause = str(exc).rpartition(": ")[2]
-        hint = ("; if it is the lab, start it with `imgkit lab start`"
-                if url.startswith(("http://127.", "http://localhost", "http://[::1]")) else "")
-        notes.append(f"mirror {url}: {cause}{hint}")
-    return RegistryUnreachableError(f"{last} (tried first: {'; '.join(notes)})",
-                                    status=last.status, code=last.code)

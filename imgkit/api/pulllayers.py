@@ -22,6 +22,9 @@ it has the manifest and the config)::
   config's ``rootfs.diff_ids`` entry) and Docker's SIZE are checked. The
   blobs are renamed into place only when *every* layer verified, so a failed
   pull leaves no new blob behind.
+- A layer that decompresses to more than ``max_uncompressed`` bytes (a
+  decompression bomb) is refused as soon as it crosses the limit, the limit
+  ``create`` would stop it at anyway (``$IMGKIT_MAX_LAYER_SIZE``, 4 GiB).
 
 Concurrent downloads finish in whatever order the network decides, yet a
 lesson must print the same transcript every time. So the status lines of
@@ -36,11 +39,10 @@ from __future__ import annotations
 import heapq
 import queue
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from .. import digest as digests
-from ..errors import DigestMismatchError, ManifestError
+from ..errors import DigestMismatchError, LayerTooLargeError, ManifestError
 from ..events import ProgressEvent
 from ..layerstream import LayerIngest
 from ..oci import Descriptor, mediatypes
@@ -109,7 +111,8 @@ def finishing_order(sizes: list[int], slots: int = MAX_CONCURRENT_DOWNLOADS) -> 
 
 
 def pull_layers(client, repository: str, layers: tuple[Descriptor, ...], diff_ids: list[str],
-                store, records, emit, *, concurrency: int = MAX_CONCURRENT_DOWNLOADS
+                store, records, emit, *, concurrency: int = MAX_CONCURRENT_DOWNLOADS,
+                max_uncompressed: int | None = None
                 ) -> tuple[list[LayerFacts], list[LayerOutcome], int]:
     """Bring every layer of a manifest into the store; return facts, outcomes and bytes fetched.
 
@@ -117,6 +120,7 @@ def pull_layers(client, repository: str, layers: tuple[Descriptor, ...], diff_id
     ``records`` a snapshot of the store's records (which layers exist);
     ``emit`` receives each ``ProgressEvent``. On any failure every
     temporary file is removed, no blob is added, and the error is raised.
+    ``max_uncompressed`` bounds the bytes one layer may decompress to.
     """
     if len(diff_ids) != len(layers):
         raise ManifestError(f"{ROOTFS_MISMATCH}: the manifest has {len(layers)} layers, "
@@ -160,7 +164,8 @@ def pull_layers(client, repository: str, layers: tuple[Descriptor, ...], diff_id
         emit(ProgressEvent("Waiting", layer.short))
 
     if downloads:
-        _Downloads(client, repository, store, emit, concurrency).run(stack, present, downloads)
+        _Downloads(client, repository, store, emit, concurrency,
+                   max_uncompressed).run(stack, present, downloads)
 
     facts = []
     for layer in stack:
@@ -177,34 +182,45 @@ def pull_layers(client, repository: str, layers: tuple[Descriptor, ...], diff_id
 
 
 class _Downloads:
-    """Run the downloads of one pull on a small thread pool, reporting from the caller's thread.
+    """Run the downloads of one pull on a few threads, reporting from the caller's thread.
 
     Workers never call ``emit``: they post messages on a queue, and the
     thread that called ``pull`` turns them into events - so a notebook's
     listener is always called from the thread that runs the cell.
+
+    On an error or a Ctrl-C the caller's thread throws every temporary file
+    away at once - verified ones and those still being written - and returns
+    without waiting: a worker stuck on a stalled connection must not keep a
+    learner waiting for the network's timeout. Workers are daemon threads (they
+    never hold up the end of the program) and stop at their next chunk.
     """
 
-    def __init__(self, client, repository: str, store, emit, concurrency: int):
+    def __init__(self, client, repository: str, store, emit, concurrency: int,
+                 max_uncompressed: int | None = None):
         self.client = client
+        self.max_uncompressed = max_uncompressed
         self.repository = repository
         self.store = store
         self.emit = emit
         self.concurrency = max(1, concurrency)
         self.messages: queue.Queue = queue.Queue()
         self.cancel = threading.Event()
-        self.lock = threading.Lock()      # hands verified writers over, or aborts them
-        self.writers: list = []
+        self.lock = threading.Lock()      # guards `writing` and `writers`, and `cancel` with them
+        self.writing: set = set()         # temporary blobs being written
+        self.writers: list = []           # verified, waiting to be committed
 
     def run(self, stack: list[_Layer], present: int, downloads: list[_Layer]) -> None:
         predicted = [downloads[p] for p in finishing_order(
             [layer.descriptor.size for layer in downloads], self.concurrency)]
         reported = 0            # how many of `predicted` have said "Download complete"
         stacked = present       # layers of `stack` that are "Pull complete"
-        pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="imgkit-pull")
-        interrupted = False
+        todo: queue.SimpleQueue = queue.SimpleQueue()
+        for layer in downloads:             # started in manifest order, as Docker does
+            todo.put(layer)
         try:
-            for layer in downloads:
-                pool.submit(self._download, layer)
+            for number in range(min(self.concurrency, len(downloads))):
+                threading.Thread(target=self._work, args=(todo,), daemon=True,
+                                 name=f"imgkit-pull-{number}").start()
             remaining = len(downloads)
             while remaining:
                 kind, layer, value = self.messages.get()
@@ -232,14 +248,9 @@ class _Downloads:
                     for rest in writers[position + 1:]:
                         rest.abort()
                     raise
-        except BaseException as exc:
-            interrupted = not isinstance(exc, Exception)
+        except BaseException:
             self._abort()
             raise
-        finally:
-            # After an error, wait for the workers (they stop at their next
-            # chunk) so no temporary file outlives the pull; after Ctrl-C, do not.
-            pool.shutdown(wait=not interrupted, cancel_futures=True)
 
     def _stack(self, stack: list[_Layer], stacked: int) -> int:
         """Report "Pull complete" for each layer whose own download and all below are done."""
@@ -254,41 +265,61 @@ class _Downloads:
         return stacked
 
     def _abort(self) -> None:
-        self.cancel.set()
         with self.lock:
-            writers, self.writers = self.writers, []
+            self.cancel.set()
+            writers = [*self.writing, *self.writers]
+            self.writing.clear()
+            self.writers = []
         for writer in writers:
             writer.abort()
+
+    def _work(self, todo: queue.SimpleQueue) -> None:
+        while not self.cancel.is_set():
+            try:
+                layer = todo.get_nowait()
+            except queue.Empty:
+                return
+            self._download(layer)
 
     def _download(self, layer: _Layer) -> None:
         """Stream one blob into a temporary file of the blob store, verifying it (a worker)."""
         descriptor = layer.descriptor
         try:
-            if self.cancel.is_set():
-                raise _Cancelled()
-            writer = self.store.blobs.writer(descriptor.digest)
+            with self.lock:     # so an abort cannot miss a temporary file begun meanwhile
+                if self.cancel.is_set():
+                    return
+                writer = self.store.blobs.writer(descriptor.digest)
+                self.writing.add(writer)
         except BaseException as exc:
             self.messages.put(("error", layer, exc))
             return
         try:
-            ingest = LayerIngest(descriptor.digest, descriptor.media_type, sink=writer,
-                                 expected_diff_id=layer.diff_id, expected_size=descriptor.size)
-            told = 0
-            with self.client.open_blob(self.repository, descriptor.digest,
-                                       descriptor.size) as stream:
+            # `with`: an ingest given up on stops its decompressing thread at once.
+            with LayerIngest(descriptor.digest, descriptor.media_type, sink=writer,
+                             expected_diff_id=layer.diff_id,
+                             expected_size=descriptor.size) as ingest, \
+                    self.client.open_blob(self.repository, descriptor.digest,
+                                          descriptor.size) as stream:
+                told = 0
                 for chunk in stream:
                     if self.cancel.is_set():
                         raise _Cancelled()
                     ingest.feed(chunk)
+                    if self.max_uncompressed is not None and \
+                            ingest.uncompressed_size > self.max_uncompressed:
+                        raise _bomb(descriptor.digest, self.max_uncompressed)
                     if ingest.size - told >= PROGRESS_EVERY or ingest.size == descriptor.size:
                         told = ingest.size
                         self.messages.put(("progress", layer, told))
-            facts = ingest.finish()
+                facts = ingest.finish()
         except BaseException as exc:
             writer.abort()
+            with self.lock:
+                self.writing.discard(writer)
             self.messages.put(("error", layer, exc))
             return
         with self.lock:
+            self.writing.discard(writer)
             if self.cancel.is_set():
                 writer.abort()
                 return
@@ -296,6 +327,12 @@ class _Downloads:
         self.messages.put(("done", layer, LayerFacts(
             facts.digest, descriptor.media_type, facts.diff_id, facts.size,
             facts.uncompressed_size, facts.content_size)))
+
+
+def _bomb(digest: str, limit: int) -> LayerTooLargeError:
+    return LayerTooLargeError(
+        f"layer {digest} is bigger than {limit} bytes uncompressed (a decompression bomb?): "
+        f"over the limit max_bytes={limit} (IMGKIT_MAX_LAYER_SIZE)")
 
 
 def _explain(exc: BaseException, layer: _Layer) -> BaseException:

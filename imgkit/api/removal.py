@@ -34,7 +34,7 @@ from ..format import human_size
 from ..store import Records, find_image
 from .host import Host, default_host
 
-__all__ = ["rmi", "RemovalResult", "DeleteItem", "LayerOutcome", "delete_image"]
+__all__ = ["rmi", "RemovalResult", "DeleteItem", "LayerOutcome", "delete_image", "delete_blobs"]
 
 
 @dataclass(frozen=True)
@@ -259,16 +259,24 @@ def rmi(*names: str, force: bool = False, prune: bool = True, dry_run: bool = Fa
         for name in names:
             _try(records, name, result, force, prune)
         return result
-    with store.transaction() as records:
-        released: set[str] = set()
-        for name in names:
-            released |= _try(records, name, result, force, prune)
-        garbage = _unused_blobs(records, released)
-    # The records no longer name these blobs; a crash before this loop only
-    # leaves garbage that `imgkit fsck --repair` collects.
-    for blob in garbage:
-        store.blobs.delete(blob)
+    with store.lock():
+        with store.transaction() as records:
+            released: set[str] = set()
+            for name in names:
+                released |= _try(records, name, result, force, prune)
+            garbage = _unused_blobs(records, released)
+        # The records no longer name these blobs; a crash before this loop only
+        # leaves garbage that `imgkit fsck --repair` collects. The lock is still
+        # held: a pull that counted on one of them ("Already exists") checks
+        # again under this lock before it records its image, and fetches it again.
+        delete_blobs(store, garbage)
     return result
+
+
+def delete_blobs(store, digests_: set[str]) -> None:
+    """Delete blobs the saved records no longer name (call with the store's lock held)."""
+    for blob in sorted(digests_):
+        store.blobs.delete(blob)
 
 
 def _try(records: Records, name: str, result: RemovalResult, force: bool, prune: bool) -> set[str]:

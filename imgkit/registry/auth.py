@@ -14,7 +14,8 @@ The token handshake (Docker's "token authentication specification"):
    ``GET realm?service=<service>&scope=repository:<path>:pull`` - anonymously,
    or with the user's Basic credentials (only the token server sees them).
 3. The token server answers ``{"token": "...", "expires_in": 300}``
-   (some send ``access_token``; both mean the same).
+   (some send ``access_token``; both mean the same). A refused connection,
+   a time-out or a 5xx/429 from it is tried again, up to ``tries`` times.
 4. The client repeats the request with ``Authorization: Bearer <token>`` and
    keeps the token for that scope until it expires, so the next request for
    the same repository costs no extra round trip.
@@ -171,8 +172,10 @@ class Authenticator:
     def __init__(self, registry: str, credentials: Credentials | None,
                  session: requests.Session, *, user_agent: str,
                  timeout: float | tuple[float, float] = (10.0, 60.0),
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, tries: int = 3,
+                 backoff: float = 0.2, sleep: Callable[[float], None] = time.sleep):
         self.registry = registry
+        self._tries, self._backoff, self._sleep = max(1, tries), backoff, sleep
         self.credentials = credentials
         self.challenge: Challenge | None = None
         self._session = session
@@ -277,16 +280,7 @@ class Authenticator:
             params.append(("account", self.credentials.username))
             auth = requests.auth.HTTPBasicAuth(self.credentials.username,
                                                self.credentials.password)
-        try:
-            # requests drops the Basic header itself if the token server
-            # redirects to another host.
-            response = self._session.get(realm, params=params, auth=auth,
-                                         headers={"User-Agent": self._user_agent},
-                                         timeout=self._timeout)
-        except requests.RequestException as exc:
-            raise RegistryUnreachableError(
-                f"cannot reach the token server of registry {self.registry} "
-                f"({urlsplit(realm).netloc}): {describe_connection_error(exc)}") from None
+        response = self._ask(realm, params, auth)
         with response:
             if response.status_code in (401, 403):
                 who = (f"user {self.credentials.username!r}" if self.credentials
@@ -316,6 +310,28 @@ class Authenticator:
         except (TypeError, ValueError):
             lifetime = MIN_TOKEN_LIFETIME
         return Token(value, self._clock() + max(MIN_TOKEN_LIFETIME, lifetime))
+
+    def _ask(self, realm: str, params: list, auth) -> requests.Response:
+        """GET the realm; a refused connection, a time-out or a 5xx/429 is tried again (bounded)."""
+        for attempt in range(1, self._tries + 1):
+            last = attempt == self._tries
+            try:
+                # requests drops the Basic header itself if the token server
+                # redirects to another host.
+                response = self._session.get(realm, params=params, auth=auth,
+                                             headers={"User-Agent": self._user_agent},
+                                             timeout=self._timeout)
+            except requests.RequestException as exc:
+                if last:
+                    raise RegistryUnreachableError(
+                        f"cannot reach the token server of registry {self.registry} "
+                        f"({urlsplit(realm).netloc}): {describe_connection_error(exc)}") from None
+            else:
+                if last or not (response.status_code == 429 or response.status_code >= 500):
+                    return response
+                response.close()
+            self._sleep(self._backoff * 2 ** (attempt - 1))
+        raise AssertionError("unreachable")     # the last attempt returns or raises
 
 
 def _basic(credentials: Credentials) -> str:

@@ -112,7 +112,7 @@ class RegistryClient:
         self.session = session if session is not None else requests.Session()
         agent = user_agent or f"imgkit/{__version__} python-requests/{requests.__version__}"
         self.auth = Authenticator(domain, creds, self.session, user_agent=agent,
-                                  timeout=timeout)
+                                  timeout=timeout, tries=tries, backoff=backoff, sleep=sleep)
         self.transport = Transport(domain, self.url, self.session, self.auth,
                                    user_agent=agent, timeout=timeout, tries=tries,
                                    backoff=backoff, sleep=sleep)

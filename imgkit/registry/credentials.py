@@ -106,7 +106,7 @@ def _entry_credentials(entry: object, key: str, file: Path) -> Credentials | Non
     if isinstance(encoded, str) and encoded:
         try:
             decoded = base64.b64decode(encoded, validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+        except (binascii.Error, ValueError):    # ValueError: not even ASCII
             raise ConfigError(f"cannot read Docker config {file}: the 'auth' of "
                               f"{key!r} is not base64") from None
         username, sep, password = decoded.partition(":")

@@ -14,8 +14,11 @@ size the manifest promised), the stream asks again for the rest with
    exactly that byte, and hashing simply continues.
 2. A registry that ignores ``Range`` answers ``200`` with the whole blob
    again; the bytes already received are skipped.
-3. After ``max_resumes`` breaks the download fails with
-   ``RegistryUnreachableError``.
+3. After ``max_resumes`` breaks in a row that brought no new byte - or
+   ``MAX_RESUMES_IN_ALL`` breaks whatever they brought - the download fails
+   with ``RegistryUnreachableError``. A long download on a flaky classroom
+   network may break several times and still get there; a registry that
+   sends nothing new is given up on soon.
 """
 
 from __future__ import annotations
@@ -40,10 +43,12 @@ from .responses import describe_connection_error
 if TYPE_CHECKING:
     from .transport import Transport
 
-__all__ = ["BlobStream", "CHUNK_SIZE"]
+__all__ = ["BlobStream", "CHUNK_SIZE", "MAX_RESUMES_IN_ALL"]
 
 #: How much of a blob is read (and handed to a progress callback) at a time.
 CHUNK_SIZE = 1024 * 1024
+#: The most times one download is resumed, even when every try brought new bytes.
+MAX_RESUMES_IN_ALL = 10
 
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
 
@@ -76,6 +81,8 @@ class BlobStream:
         self.size = size
         self.position = offset
         self.resumes = 0
+        self._fruitless = 0             # breaks in a row that brought no new byte
+        self._last_break = offset
         self.verified = False
         self._transport = transport
         self._path = path
@@ -125,7 +132,9 @@ class BlobStream:
                 break
             except (_ShortBody, *_BROKEN) as exc:
                 self._response.close()
-                if self.resumes >= self._max_resumes:
+                self._fruitless = 0 if self.position > self._last_break else self._fruitless + 1
+                self._last_break = self.position
+                if self._fruitless > self._max_resumes or self.resumes >= MAX_RESUMES_IN_ALL:
                     cause = ("the body ended early" if isinstance(exc, _ShortBody)
                              else describe_connection_error(exc))
                     raise RegistryUnreachableError(

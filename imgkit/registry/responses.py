@@ -172,7 +172,10 @@ def error_from_response(
         error = not_found(text or _NOT_FOUND_TEXT.get(not_found, "not found"),
                           status=status, code=code)
     else:
-        text = text or f"HTTP {status} from registry {registry}"
+        if status >= 500 or not text:
+            # A server error's body ("unknown: unknown error") says little on its own:
+            # name the registry and the status, as Docker's "unexpected HTTP status" does.
+            text = f"HTTP {status} from registry {registry}" + (f": {text}" if text else "")
         error = RegistryError(text, status=status, code=code,
                               retryable=status >= 500 or code == "UNAVAILABLE")
     # Extra facts for front ends that want more than the message.
@@ -237,7 +240,7 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():     # "¹" is a digit to Python, not to float()
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)

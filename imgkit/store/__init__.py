@@ -67,7 +67,7 @@ class Store:
             return Records()
         try:
             return Records.from_json(data)
-        except (ValueError, TypeError, KeyError) as exc:
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
             raise StoreError(f"the store's records in {self._records_path} cannot be read "
                              f"({exc}); run `imgkit fsck`") from None
 

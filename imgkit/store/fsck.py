@@ -20,7 +20,7 @@ from .. import digest as digests
 from ..errors import ImgkitError
 from ..oci import ImageConfig, Manifest
 from .layout import index_document, write_index
-from .records import Records
+from .records import RECORDS_NAME, Records
 
 __all__ = ["FsckReport", "check", "repair", "GRACE_SECONDS"]
 
@@ -153,17 +153,50 @@ def _check_references(records: Records, report: FsckReport) -> None:
 
 
 def _check_layout(store, records: Records, report: FsckReport) -> None:
+    path = store.root / "index.json"
     try:
-        index = json.loads((store.root / "index.json").read_text())
+        index = json.loads(path.read_text())
     except (OSError, ValueError):
         index = None
-    if records.images and index != index_document(records):
-        report.errors.append("index.json does not list what the records hold (repair rewrites it)")
+    if not records.images or index == index_document(records):
+        return
+    if index is not None and _older_than_records(store, path) and _blobs_present(store, index):
+        # Records are saved first, then index.json is rewritten from them: a command
+        # killed between the two leaves an older index that still names stored blobs.
+        report.garbage.append("index.json is older than the records (an interrupted command; "
+                              "repair rewrites it)")
+        return
+    report.errors.append("index.json does not list what the records hold (repair rewrites it)")
+
+
+def _older_than_records(store, index_path) -> bool:
+    try:
+        return index_path.stat().st_mtime_ns < (store.root / RECORDS_NAME).stat().st_mtime_ns
+    except OSError:
+        return False
+
+
+def _blobs_present(store, index) -> bool:
+    try:
+        return all(store.blobs.has(entry["digest"]) for entry in index["manifests"])
+    except (ImgkitError, KeyError, TypeError):
+        return False
+
+
+def _half_written(store) -> list:
+    """Temporary files of ``atomic_write`` in the store's root (a command killed mid-write)."""
+    try:
+        return sorted(p for p in store.root.iterdir()
+                      if p.name.startswith(".") and p.name.endswith(".tmp") and p.is_file())
+    except OSError:
+        return []
 
 
 def _find_garbage(store, report: FsckReport, named: set) -> None:
     for path in store.blobs.partials():
         report.garbage.append(f"partial download {path.name}")
+    for path in _half_written(store):
+        report.garbage.append(f"unfinished write {path.name}")
     for digest in store.blobs:
         if digest not in named:
             report.garbage.append(f"blob {digest} is named by no record")
@@ -187,11 +220,15 @@ def repair(store, *, grace_seconds: float = GRACE_SECONDS) -> list[str]:
             if path.stat().st_mtime < cutoff:
                 path.unlink(missing_ok=True)
                 done.append(f"removed partial download {path.name}")
+        for path in _half_written(store):
+            if path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
+                done.append(f"removed unfinished write {path.name}")
         for line in report.garbage:
             if line.startswith("blob "):
                 digest = line.split()[1]
                 path = store.blobs.path(digest)
                 if path.exists() and path.stat().st_mtime < cutoff:
-                    path.unlink()
+                    path.unlink(missing_ok=True)
                     done.append(f"removed unreferenced blob {digest}")
     return done

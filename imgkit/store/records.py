@@ -24,9 +24,11 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["ImageRecord", "LayerRecord", "ContainerRecord", "Records", "FORMAT_VERSION"]
+__all__ = ["ImageRecord", "LayerRecord", "ContainerRecord", "Records", "FORMAT_VERSION", "RECORDS_NAME"]
 
 FORMAT_VERSION = 1
+#: The records' file name in the store directory.
+RECORDS_NAME = "imgkit.json"
 
 
 @dataclass
@@ -129,6 +131,8 @@ class Records:
     def from_json(cls, data: bytes) -> "Records":
         """Read records written by ``to_json``."""
         raw: dict[str, Any] = json.loads(data)
+        if not isinstance(raw, dict):
+            raise ValueError("the records are not a JSON object")
         if raw.get("version") != FORMAT_VERSION:
             raise ValueError(f"unknown store format version {raw.get('version')!r}")
         return cls(

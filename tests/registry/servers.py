@@ -76,6 +76,12 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):  # keep pytest output clean
         pass
 
+    def handle(self):
+        try:
+            super().handle()
+        except (ConnectionResetError, BrokenPipeError):
+            pass            # the client went away (killed, or gave up): nothing to answer
+
     def reply(self, status: int, body: bytes = b"", headers: dict | None = None):
         self.send_response(status)
         headers = dict(headers or {})
@@ -205,7 +211,18 @@ class Rule:
     - ``"drop"``: close the connection without answering;
     - ``"truncate"``: pass through, but send only ``keep`` bytes of the body
       (with the full Content-Length) and close the connection;
-    - ``"rewrite"``: pass through, then ``rewrite(status, headers, body)``.
+    - ``"rewrite"``: pass through, then ``rewrite(status, headers, body)``;
+    - ``"short"``: pass through, but send only ``keep`` bytes of the body with a
+      Content-Length that matches (an answer that looks complete but is not);
+    - ``"flip"``: pass through with the byte at ``keep`` (default: the middle)
+      inverted - a network that corrupts without breaking the connection;
+    - ``"stall"``: say nothing for ``stall`` seconds, then close the connection;
+    - ``"stall-body"``: send the headers and ``keep`` bytes of the body, say
+      nothing for ``stall`` seconds, then close the connection;
+    - ``"throttle"``: pass through, the body in ``chunk``-byte pieces with
+      ``delay`` seconds between them (a slow network);
+    - ``"no-range"``: forward without the ``Range`` header (a registry that
+      cannot resume answers 200 with the whole blob).
     ``times`` is how many requests the rule applies to (None: all).
     """
 
@@ -220,6 +237,9 @@ class Rule:
     rewrite: Callable | None = None
     times: int | None = None
     hits: int = 0
+    stall: float = 2.0
+    chunk: int = 64 * 1024
+    delay: float = 0.01
 
     def matches(self, method: str, path: str) -> bool:
         return (self.method in (method, "*") and re.search(self.path, path) is not None
@@ -231,14 +251,30 @@ class FaultyProxy(_Server):
 
     The Host header is passed on unchanged, so the registry builds upload
     Locations that point back at the proxy. ``seen`` records
-    ``(method, path, headers)`` of every request.
+    ``(method, path, headers)`` of every request; ``body_bytes`` counts the
+    body bytes sent back per path.
     """
 
     def __init__(self, upstream: str):
         self.upstream = urlsplit(upstream)
         self.rules: list[Rule] = []
         self.seen: list[tuple[str, str, dict]] = []
+        self.body_bytes: dict[str, int] = {}
         self.lock = threading.Lock()
+        self.stopping = threading.Event()
+
+    def stop(self):
+        self.stopping.set()         # cut stalls short
+        super().stop()
+
+    def count(self, path: str, sent: int) -> None:
+        with self.lock:
+            self.body_bytes[path] = self.body_bytes.get(path, 0) + sent
+
+    def bytes_to(self, pattern: str) -> int:
+        """Return the body bytes sent for paths matching ``pattern``."""
+        with self.lock:
+            return sum(n for path, n in self.body_bytes.items() if re.search(pattern, path))
 
     def add(self, *args, **kwargs) -> Rule:
         rule = Rule(*args, **kwargs)
@@ -276,26 +312,49 @@ class FaultyProxy(_Server):
 
     class handler(_Handler):
         def handle_any(self):
+            try:
+                self.answer()
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True    # the client left (killed, or gave up)
+
+        def answer(self):
             proxy: FaultyProxy = self.owner  # type: ignore[assignment]
             body = self.read_body()
             rule = proxy.pick(self.command, self.path, dict(self.headers.items()))
-            if rule is not None and rule.action == "status":
+            action = rule.action if rule is not None else None
+            if action == "status":
+                proxy.count(self.path, 0 if self.command == "HEAD" else len(rule.body))
                 return self.reply(rule.status, rule.body, rule.headers)
-            if rule is not None and rule.action == "redirect":
+            if action == "redirect":
                 return self.reply(307, b"", {"Location": rule.location(self.path)})
-            if rule is not None and rule.action == "drop":
+            if action == "drop":
                 self.close_connection = True
                 return
-            status, headers, data = proxy.forward(self.command, self.path, self.headers, body)
-            if rule is not None and rule.action == "rewrite":
+            if action == "stall":
+                proxy.stopping.wait(rule.stall)
+                self.close_connection = True
+                return
+            headers_in = self.headers
+            if action == "no-range":
+                headers_in = {k: v for k, v in self.headers.items() if k.lower() != "range"}
+            status, headers, data = proxy.forward(self.command, self.path, headers_in, body)
+            if action == "rewrite":
                 status, headers, data = rule.rewrite(status, headers, data)
-            if rule is not None and rule.action == "truncate" and self.command == "GET":
+            if action == "flip" and data:
+                at = rule.keep if rule.keep else len(data) // 2
+                data = data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1:]
+            if action == "short":
+                data = data[: rule.keep]
+            if action in ("truncate", "stall-body") and self.command == "GET":
                 self.send_response(status)
                 for name, value in headers:
                     self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(data[: rule.keep])
                 self.wfile.flush()
+                proxy.count(self.path, len(data[: rule.keep]))
+                if action == "stall-body":
+                    proxy.stopping.wait(rule.stall)
                 self.close_connection = True
                 return
             self.send_response(status)
@@ -305,8 +364,18 @@ class FaultyProxy(_Server):
             if self.command != "HEAD":
                 self.send_header("Content-Length", str(len(data)))
             self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(data)
+            if self.command == "HEAD":
+                return
+            if action == "throttle":
+                for start in range(0, len(data), rule.chunk):
+                    self.wfile.write(data[start:start + rule.chunk])
+                    self.wfile.flush()
+                    proxy.count(self.path, len(data[start:start + rule.chunk]))
+                    if proxy.stopping.wait(rule.delay):
+                        break
+                return
+            self.wfile.write(data)
+            proxy.count(self.path, len(data))
 
         do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = handle_any
 
