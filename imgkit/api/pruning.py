@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from ..errors import ConflictError
 from ..format import human_size
 from .host import Host, default_host
-from .removal import DeleteItem, RemovalResult, _unused_blobs, delete_blobs, delete_image
+from .removal import DeleteItem, RemovalResult, _unused_blobs, delete_blobs, remove_one
 
 __all__ = ["prune", "PruneResult", "WARNING_DANGLING", "WARNING_ALL"]
 
@@ -75,10 +75,19 @@ def prune(*, all: bool = False, filters=(), host: Host | None = None) -> PruneRe
             for image_id in sorted(candidates):
                 if image_id not in records.images:
                     continue            # removed already as the parent of another candidate
-                try:
-                    released |= delete_image(records, image_id, result.removal, force=False)
-                except ConflictError:
-                    continue            # in use by a container: skipped, as Docker does
+                # moby removes a named candidate name by name (each its own `rmi`
+                # without force), an unnamed one by ID; a conflict (a container
+                # uses it) skips the image, as Docker does.
+                targets = records.references_to(image_id) or [image_id[len("sha256:"):]]
+                for target in targets:
+                    if image_id not in records.images:
+                        break
+                    try:
+                        released |= remove_one(records, target, result.removal, force=False,
+                                               prune=True)
+                    except ConflictError:
+                        break
+            result.removal.settle(records)
             layers = {o.chain_id: o for o in result.removal.layers}
             result.items = list(result.removal.items)
             result.reclaimed = sum(o.size for o in layers.values() if o.freed)

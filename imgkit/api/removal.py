@@ -78,6 +78,25 @@ class RemovalResult:
         """Layers of deleted images that stay because other images use them."""
         return [layer for layer in self.layers if not layer.freed]
 
+    def settle(self, records: Records) -> None:
+        """Restate the layer outcomes as they stand once every argument was handled.
+
+        A layer kept while the first image went may be freed when a later
+        one goes (``rmi redis python``), and the images named as still using
+        it must be the ones left at the end.
+        """
+        final: dict[str, LayerOutcome] = {}
+        users = records.layer_users()
+        labels = _labeller(records)
+        for outcome in self.layers:
+            chain = outcome.chain_id
+            if chain in records.layers and users.get(chain):
+                names = tuple(sorted({labels(i) for i in users[chain]}))
+                final[chain] = LayerOutcome(chain, outcome.size, False, names)
+            else:
+                final[chain] = LayerOutcome(chain, outcome.size, True)
+        self.layers = list(final.values())
+
     def docker_lines(self) -> list[str]:
         """Return exactly the lines ``docker rmi`` prints on standard output."""
         return [item.line() for item in self.items]
@@ -157,9 +176,21 @@ def _check_conflicts(records: Records, image_id: str, *, soft: bool,
     return None
 
 
-def _image_label(records: Records, image_id: str) -> str:
-    tags = [r for r in records.references_to(image_id) if "@" not in r]
-    return _familiar(tags[0]) if tags else digests.short(image_id)
+def _labeller(records: Records):
+    """Return a function naming an image by its first tag (else its short ID).
+
+    The tags of every image are gathered in one pass: asking the records for
+    each image in turn would make removing many images quadratic.
+    """
+    tags: dict[str, list[str]] = {}
+    for ref, image_id in records.references.items():
+        if "@" not in ref:
+            tags.setdefault(image_id, []).append(ref)
+
+    def label(image_id: str) -> str:
+        found = sorted(tags.get(image_id, ()))
+        return _familiar(found[0]) if found else digests.short(image_id)
+    return label
 
 
 def delete_image(records: Records, image_id: str, result: RemovalResult, *, force: bool,
@@ -182,8 +213,8 @@ def delete_image(records: Records, image_id: str, result: RemovalResult, *, forc
     for chain_id in reversed(image.layers):
         layer = records.layers[chain_id]
         if users.get(chain_id):
-            names = tuple(sorted({_image_label(records, i) for i in users[chain_id]}))
-            result.layers.append(LayerOutcome(chain_id, layer.content_size, False, names))
+            # Who still uses it is settled once every argument is handled.
+            result.layers.append(LayerOutcome(chain_id, layer.content_size, False))
             continue
         del records.layers[chain_id]
         result.items.append(DeleteItem(deleted=chain_id))
@@ -195,8 +226,9 @@ def delete_image(records: Records, image_id: str, result: RemovalResult, *, forc
     return released
 
 
-def _remove_one(records: Records, text: str, result: RemovalResult, force: bool,
-                prune: bool) -> set[str]:
+def remove_one(records: Records, text: str, result: RemovalResult, force: bool,
+               prune: bool) -> set[str]:
+    """Apply Docker's ``rmi`` rules to one argument; return the blobs it released."""
     image = find_image(records, text)
     image_id = image.id
     refs = records.references_to(image_id)
@@ -258,12 +290,14 @@ def rmi(*names: str, force: bool = False, prune: bool = True, dry_run: bool = Fa
         records = copy.deepcopy(store.records())
         for name in names:
             _try(records, name, result, force, prune)
+        result.settle(records)
         return result
     with store.lock():
         with store.transaction() as records:
             released: set[str] = set()
             for name in names:
                 released |= _try(records, name, result, force, prune)
+            result.settle(records)
             garbage = _unused_blobs(records, released)
         # The records no longer name these blobs; a crash before this loop only
         # leaves garbage that `imgkit fsck --repair` collects. The lock is still
@@ -282,7 +316,7 @@ def delete_blobs(store, digests_: set[str]) -> None:
 def _try(records: Records, name: str, result: RemovalResult, force: bool, prune: bool) -> set[str]:
     printed = len(result.items)
     try:
-        return _remove_one(records, name, result, force, prune)
+        return remove_one(records, name, result, force, prune)
     except ImgkitError as exc:
         # Like Docker, a failed argument prints only its error; a name it had
         # already removed stays removed (moby untags before it finds the conflict).
