@@ -24,6 +24,7 @@ from pathlib import Path
 
 from .. import runtime
 from ..errors import ConflictError, CorruptLayerError, ImgkitError, StoreError, UnsafeLayerError
+from ..fileio import atomic_write
 from ..format import created_ago, ellipsis, epoch_seconds, human_duration, table
 from ..oci import ImageConfig
 from ..store import ContainerRecord, Records, find_image, utc_now
@@ -119,7 +120,13 @@ def apply_stored_layer(host: Host, digest: str, root: Path, limits=None) -> None
                                f"{exc.strerror or exc}{where}") from None
 
 
-def _config(host: Host, image_id: str) -> ImageConfig:
+def _config(host: Host, image_id: str, container_id: str | None = None) -> ImageConfig:
+    # A container keeps a copy of its image's config, so it still starts after
+    # `rmi -f` removed the image (as Docker's containers do).
+    if container_id is not None:
+        copy = _container_dir(host, container_id) / "config.json"
+        if copy.exists():
+            return ImageConfig.from_json(copy.read_bytes())
     return ImageConfig.from_json(host.store.blobs.read(image_id))
 
 
@@ -150,9 +157,11 @@ def create(image: str, command: list[str] | None = None, *, name: str | None = N
         except BaseException:
             remove_tree(_container_dir(host, container_id))
             raise
+        atomic_write(_container_dir(host, container_id) / "config.json",
+                     host.store.blobs.read(record.id))
         records.containers[container_id] = ContainerRecord(
             id=container_id, name=name or _new_name(records, container_id), image=record.id,
-            image_reference=image, command=argv, created=utc_now())
+            image_reference=image, command=argv, created=utc_now(), layers=list(record.layers))
     return container_id
 
 
@@ -187,7 +196,7 @@ def start(container: str, *, attach: bool = False, host: Host | None = None) -> 
         found = _find(records, container)
         if found.state == "running":
             return StartResult(found.id, ran=found.pid is not None)
-        config = _config(host, found.image)
+        config = _config(host, found.image, found.id)
         if not found.command:
             raise ImgkitError("no command specified")
         spec = runtime.RunSpec(str(_container_dir(host, found.id) / "rootfs"), found.command,
@@ -221,25 +230,49 @@ def stop(container: str, *, timeout: float = 10.0, host: Host | None = None) -> 
 
 
 def rm(*containers: str, force: bool = False, host: Host | None = None) -> list[str]:
-    """Remove containers (``force=True`` stops a running one first); return their IDs."""
+    """Remove containers (``force=True`` stops a running one first); return their IDs.
+
+    Layers that only a removed container still held (its image was removed
+    with ``rmi -f``) are freed too, silently, as Docker frees them.
+    """
+    from .removal import _unused_blobs, delete_blobs
+
     host = host or default_host()
-    removed = []
-    with host.store.transaction() as records:
-        refresh(host, records)
-        for text in containers:
-            found = _find(records, text)
-            if found.state == "running":
-                if not force:
-                    raise ConflictError(f'cannot remove container "/{found.name}": container is '
-                                        "running: stop the container before removing or force "
-                                        "remove")
-                if found.pid:
-                    runtime.stop(found.pid, 0)
-            del records.containers[found.id]
-            removed.append(found.id)
+    removed, released = [], set()
+    with host.store.lock():
+        with host.store.transaction() as records:
+            refresh(host, records)
+            for text in containers:
+                found = _find(records, text)
+                if found.state == "running":
+                    if not force:
+                        raise ConflictError(f'cannot remove container "/{found.name}": container '
+                                            "is running: stop the container before removing or "
+                                            "force remove")
+                    if found.pid:
+                        runtime.stop(found.pid, 0)
+                del records.containers[found.id]
+                removed.append(found.id)
+                released |= _release_layers(records, found.layers)
+            garbage = _unused_blobs(records, released)
+        # After the records are saved, under the same lock (see rmi).
+        delete_blobs(host.store, garbage)
     for container_id in removed:
         remove_tree(_container_dir(host, container_id))
     return removed
+
+
+def _release_layers(records: Records, chain_ids: list[str]) -> set[str]:
+    """Drop the records of layers no image and no container uses any more; return their blobs."""
+    users, held = records.layer_users(), records.container_layers()
+    released = set()
+    for chain_id in reversed(chain_ids):
+        layer = records.layers.get(chain_id)
+        if layer is None or users.get(chain_id) or held.get(chain_id):
+            continue
+        del records.layers[chain_id]
+        released.add(layer.digest)
+    return released
 
 
 class ContainerList(list):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..errors import ConflictError
+from ..errors import ConflictError, ImgkitError
 from ..format import human_size
 from .host import Host, default_host
 from .removal import DeleteItem, RemovalResult, _unused_blobs, delete_blobs, remove_one
@@ -82,11 +82,15 @@ def prune(*, all: bool = False, filters=(), host: Host | None = None) -> PruneRe
                 for target in targets:
                     if image_id not in records.images:
                         break
+                    if "/" in target and target not in records.references:
+                        continue        # went with an earlier name (the repository's last tag)
                     try:
                         released |= remove_one(records, target, result.removal, force=False,
                                                prune=True)
                     except ConflictError:
                         break
+                    except ImgkitError:
+                        continue        # moby logs a failed candidate and goes on
             result.removal.settle(records)
             layers = {o.chain_id: o for o in result.removal.layers}
             result.items = list(result.removal.items)

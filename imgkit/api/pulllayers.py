@@ -288,7 +288,9 @@ class _Downloads:
             with self.lock:     # so an abort cannot miss a temporary file begun meanwhile
                 if self.cancel.is_set():
                     return
-                writer = self.store.blobs.writer(descriptor.digest)
+                # LayerIngest hashes every byte and raises before commit on a
+                # mismatch, so neither the stream nor the writer hash again.
+                writer = self.store.blobs.writer(descriptor.digest, verified=True)
                 self.writing.add(writer)
         except BaseException as exc:
             self.messages.put(("error", layer, exc))
@@ -299,7 +301,7 @@ class _Downloads:
                              expected_diff_id=layer.diff_id,
                              expected_size=descriptor.size) as ingest, \
                     self.client.open_blob(self.repository, descriptor.digest,
-                                          descriptor.size) as stream:
+                                          descriptor.size, check_digest=False) as stream:
                 told = 0
                 for chunk in stream:
                     if self.cancel.is_set():

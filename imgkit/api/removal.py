@@ -87,11 +87,13 @@ class RemovalResult:
         """
         final: dict[str, LayerOutcome] = {}
         users = records.layer_users()
+        held = records.container_layers()
         labels = _labeller(records)
         for outcome in self.layers:
             chain = outcome.chain_id
-            if chain in records.layers and users.get(chain):
-                names = tuple(sorted({labels(i) for i in users[chain]}))
+            if chain in records.layers and (users.get(chain) or held.get(chain)):
+                names = tuple(sorted({labels(i) for i in users.get(chain, ())}
+                                     | {f"container {c}" for c in held.get(chain, ())}))
                 final[chain] = LayerOutcome(chain, outcome.size, False, names)
             else:
                 final[chain] = LayerOutcome(chain, outcome.size, True)
@@ -210,9 +212,10 @@ def delete_image(records: Records, image_id: str, result: RemovalResult, *, forc
     result.items.append(DeleteItem(deleted=image_id))
     released = {image_id, image.manifest_digest}
     users = records.layer_users()
+    held = records.container_layers()      # a container keeps its image's layers
     for chain_id in reversed(image.layers):
         layer = records.layers[chain_id]
-        if users.get(chain_id):
+        if users.get(chain_id) or held.get(chain_id):
             # Who still uses it is settled once every argument is handled.
             result.layers.append(LayerOutcome(chain_id, layer.content_size, False))
             continue

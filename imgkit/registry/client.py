@@ -244,16 +244,19 @@ class RegistryClient:
         return response.status_code == 200
 
     def open_blob(self, repository: str, digest: str, size: int | None = None,
-                  offset: int = 0, hasher: Any = None) -> BlobStream:
+                  offset: int = 0, hasher: Any = None, *,
+                  check_digest: bool = True) -> BlobStream:
         """Start downloading a blob; return a stream that verifies itself at the end.
 
         Use it in a ``with`` block; iterate it for 1 MiB chunks or call
         ``read()``. Redirects (Docker Hub's CDN) are followed without our
         ``Authorization``; a broken connection is resumed with ``Range``.
+        ``check_digest=False`` leaves the digest check to a caller that hashes
+        every byte anyway (the size is still checked).
         """
         return BlobStream(self.transport, f"/v2/{repository}/blobs/{digest}",
                           self._pull(repository), digest, size=size, offset=offset,
-                          hasher=hasher, chunk_size=CHUNK_SIZE)
+                          hasher=hasher, chunk_size=CHUNK_SIZE, check_digest=check_digest)
 
     def fetch_blob_to(self, repository: str, digest: str, fileobj: BinaryIO,
                       size: int | None = None,

@@ -75,7 +75,7 @@ class BlobStream:
 
     def __init__(self, transport: Transport, path: str, scopes: Sequence[str], digest: str,
                  *, size: int | None = None, offset: int = 0, hasher: Any = None,
-                 chunk_size: int = CHUNK_SIZE, max_resumes: int = 3):
+                 chunk_size: int = CHUNK_SIZE, max_resumes: int = 3, check_digest: bool = True):
         validate(digest)
         self.digest = digest
         self.size = size
@@ -89,8 +89,10 @@ class BlobStream:
         self._scopes = tuple(scopes)
         self._chunk_size = chunk_size
         self._max_resumes = max_resumes
-        self._verify_digest = offset == 0 or hasher is not None
-        self._hash = hasher if hasher is not None else new_hasher(digest)
+        # check_digest=False: the caller hashes every byte itself (a pull's LayerIngest
+        # does), so hashing here too would only cost time; the size is still checked.
+        self._verify_digest = check_digest and (offset == 0 or hasher is not None)
+        self._hash = (hasher if hasher is not None else new_hasher(digest)) if check_digest else None
         self._buffer = b""
         self._chunks: Iterator[bytes] | None = None
         self._response = self._open()
@@ -154,7 +156,8 @@ class BlobStream:
         return chunk
 
     def _take(self, chunk: bytes) -> None:
-        self._hash.update(chunk)
+        if self._hash is not None:
+            self._hash.update(chunk)
         self.position += len(chunk)
         if self.size is not None and self.position > self.size:
             # Stop at once: a server sending more than promised may never stop.

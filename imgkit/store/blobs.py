@@ -31,12 +31,16 @@ class BlobWriter:
     error, a Ctrl-C) removes the temporary file.
     """
 
-    def __init__(self, store: "BlobStore", expected: str | None):
+    def __init__(self, store: "BlobStore", expected: str | None, verified: bool = False):
         if expected is not None:
             digests.validate(expected)
+        if verified and expected is None:
+            raise ValueError("a verified blob needs the digest it was verified against")
         self._store = store
         self.expected = expected
-        self._hash = hashlib.sha256()
+        # verified=True: the caller hashes the bytes itself and must call
+        # commit() only after it found them right (a pull's LayerIngest does).
+        self._hash = None if verified else hashlib.sha256()
         fd, tmp = tempfile.mkstemp(dir=store.directory, prefix=TEMP_PREFIX)
         self.path = Path(tmp)
         self.file: BinaryIO = os.fdopen(fd, "wb")
@@ -44,7 +48,8 @@ class BlobWriter:
 
     def write(self, data: bytes) -> int:
         """Append ``data`` to the blob, hashing it on the way."""
-        self._hash.update(data)
+        if self._hash is not None:
+            self._hash.update(data)
         self.size += len(data)
         return self.file.write(data)
 
@@ -54,7 +59,7 @@ class BlobWriter:
         Raises ``DigestMismatchError`` (and keeps nothing) when the bytes are
         not what ``expected`` named.
         """
-        actual = f"sha256:{self._hash.hexdigest()}"
+        actual = f"sha256:{self._hash.hexdigest()}" if self._hash is not None else self.expected
         if self.expected is not None and actual != self.expected:
             self.abort()
             raise DigestMismatchError(self.expected, actual, "blob")
@@ -120,10 +125,14 @@ class BlobStore:
         """Return a stored blob's size in bytes."""
         return self.path(digest).stat().st_size
 
-    def writer(self, expected: str | None = None) -> BlobWriter:
-        """Start writing a blob; ``commit()`` checks it against ``expected``."""
+    def writer(self, expected: str | None = None, *, verified: bool = False) -> BlobWriter:
+        """Start writing a blob; ``commit()`` checks it against ``expected``.
+
+        ``verified=True`` is for a caller that hashes the bytes itself and
+        commits only once they proved right; the writer then skips hashing.
+        """
         self.ensure()
-        return BlobWriter(self, expected)
+        return BlobWriter(self, expected, verified)
 
     def put(self, data: bytes, expected: str | None = None, *, durable: bool = True) -> str:
         """Store ``data`` (checked against ``expected`` when given); return its digest."""

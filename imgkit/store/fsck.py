@@ -129,6 +129,7 @@ def _check_images(store, records: Records, report: FsckReport, seen: dict) -> se
 
 def _check_layers(store, records: Records, report: FsckReport, seen: dict, named: set) -> None:
     users = records.layer_users()
+    held = records.container_layers()
     for chain_id, layer in records.layers.items():
         what = f"layer {digests.short(chain_id)}"
         named.add(layer.digest)
@@ -138,8 +139,9 @@ def _check_layers(store, records: Records, report: FsckReport, seen: dict, named
         if expected != chain_id:
             report.errors.append(f"{what}: its ChainID does not follow from its parent and diff_id")
         report.refcounts[chain_id] = len(users.get(chain_id, []))
-        if not users.get(chain_id):
-            report.errors.append(f"{what}: recorded but used by no image (a leaked layer)")
+        if not users.get(chain_id) and not held.get(chain_id):
+            report.errors.append(f"{what}: recorded but used by no image or container "
+                                 "(a leaked layer)")
 
 
 def _check_references(records: Records, report: FsckReport) -> None:
@@ -147,8 +149,10 @@ def _check_references(records: Records, report: FsckReport) -> None:
         if image_id not in records.images:
             report.errors.append(f"reference {ref} names missing image {digests.short(image_id)}")
     for container in records.containers.values():
-        if container.image not in records.images:
-            report.errors.append(f"container {container.id[:12]} uses missing image "
+        # Its image may be gone (`rmi -f`), as in Docker; its layers may not.
+        missing = [c for c in container.layers if c not in records.layers]
+        if missing or (not container.layers and container.image not in records.images):
+            report.errors.append(f"container {container.id[:12]} lost the layers of image "
                                  f"{digests.short(container.image)}")
 
 

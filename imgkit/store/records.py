@@ -81,6 +81,7 @@ class ContainerRecord:
     exit_code: int | None = None
     started: str | None = None
     finished: str | None = None
+    layers: list[str] = field(default_factory=list)  #: the image's ChainIDs, held while it exists
 
 
 @dataclass
@@ -105,6 +106,19 @@ class Records:
             for chain_id in image.layers:
                 users.setdefault(chain_id, []).append(image.id)
         return users
+
+    def container_layers(self) -> dict[str, list[str]]:
+        """Return, for every ChainID a container holds, the names of those containers.
+
+        A container keeps its image's layers alive - even after ``rmi -f``
+        removed the image - until the container itself is removed, as
+        Docker's layer store does.
+        """
+        held: dict[str, list[str]] = {}
+        for container in self.containers.values():
+            for chain_id in container.layers:
+                held.setdefault(chain_id, []).append(container.name)
+        return held
 
     def children_of(self, image_id: str) -> list[str]:
         """Return the IDs of images built on ``image_id``."""

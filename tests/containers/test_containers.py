@@ -163,3 +163,19 @@ def test_cli_container_commands(host, tmp_path):
     assert cli("rm", "web").stdout.strip() == "web"
     missing = cli("rm", "web")
     assert missing.returncode == 1 and missing.stderr.strip() == "No such container: web"
+
+
+def test_a_container_keeps_its_layers_after_rmi_f_and_still_starts(host):
+    box = create("hello-world", name="hi", host=host)
+    result = rmi("hello-world", force=True, host=host)
+    # Docker's classic store: the image goes, its layer stays while a container holds it.
+    assert result.docker_lines() == ["Untagged: hello-world:latest", f"Deleted: {HELLO.id}"]
+    assert result.explanation()[-1] == "imgkit: kept 1 layer, 563B, still used by container hi"
+    assert check(host.store).clean
+    if platform.machine() in ("x86_64", "AMD64"):
+        assert start("hi", attach=True, host=host).exit_code == 0
+    assert rm("hi", host=host) == [box]
+    records = host.store.records()
+    assert records.layers == {} or HELLO.chain_ids[0] not in records.layers
+    assert not host.store.blobs.has(HELLO.layers[0].digest)
+    assert check(host.store).clean
