@@ -110,6 +110,22 @@ def finishing_order(sizes: list[int], slots: int = MAX_CONCURRENT_DOWNLOADS) -> 
     return order
 
 
+def present_layers(records, has_blob, blob_digests: list[str], chain_ids: list[str]) -> int:
+    """Return how many bottom layers a pull reports as "Already exists".
+
+    Docker's rule: the bottom run of layers whose ChainID the store records.
+    imgkit adds that the very blob the manifest names must be stored, since
+    the OCI layout must hold it: a layer known only under another compression
+    is fetched again.
+    """
+    present = 0
+    for blob, chain_id in zip(blob_digests, chain_ids, strict=True):
+        if chain_id not in records.layers or not has_blob(blob):
+            break
+        present += 1
+    return present
+
+
 def pull_layers(client, repository: str, layers: tuple[Descriptor, ...], diff_ids: list[str],
                 store, records, emit, *, concurrency: int = MAX_CONCURRENT_DOWNLOADS,
                 max_uncompressed: int | None = None
@@ -132,19 +148,14 @@ def pull_layers(client, repository: str, layers: tuple[Descriptor, ...], diff_id
              for i, (d, diff_id) in enumerate(zip(layers, diff_ids, strict=True))]
     chain_ids = digests.chain_ids(diff_ids)
 
-    present = 0
-    for layer, chain_id in zip(stack, chain_ids, strict=True):
-        known = records.layers.get(chain_id)
-        # The OCI layout must hold the very blob this manifest names, so a
-        # layer known only under another compression is fetched again.
-        if known is None or not store.blobs.has(layer.descriptor.digest):
-            break
+    present = present_layers(records, store.blobs.has, [d.digest for d in layers], chain_ids)
+    for layer, chain_id in zip(stack[:present], chain_ids, strict=False):
+        known = records.layers[chain_id]
         emit(ProgressEvent("Already exists", layer.short))
         layer.status = "Already exists"
         layer.facts = LayerFacts(layer.descriptor.digest, layer.descriptor.media_type,
                                  known.diff_id, layer.descriptor.size,
                                  known.uncompressed_size, known.content_size)
-        present += 1
 
     downloads: list[_Layer] = []
     first_of: dict[str, _Layer] = {}

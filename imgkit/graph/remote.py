@@ -22,7 +22,7 @@ from ..format import human_size
 from .collect import history_of, snapshot
 from .model import Graph, Image, IndexNode, Layer
 
-__all__ = ["pull_preview", "index", "present_layers"]
+__all__ = ["pull_preview", "index"]
 
 T = TypeVar("T")
 
@@ -87,17 +87,6 @@ def _image_documents(client, repository: str, digest: str):
     return manifest, config
 
 
-def present_layers(records, has_blob: Callable[[str], bool], blob_digests: list[str],
-                   chain_ids: list[str]) -> int:
-    """Return how many bottom layers a pull would report as "Already exists"."""
-    present = 0
-    for blob, chain_id in zip(blob_digests, chain_ids, strict=True):
-        if chain_id not in records.layers or not has_blob(blob):
-            break
-        present += 1
-    return present
-
-
 def _remote_layers(records, manifest, config_bytes: bytes) -> list[Layer]:
     """Return the layers of a remote image, sized from the store where it has them."""
     from ..oci import ImageConfig
@@ -146,6 +135,8 @@ def pull_preview(name: str, *, platform=None, host=None, rankdir: str | None = N
     store = host.store
     records = store.records()
     layers = _remote_layers(records, manifest, config_bytes)
+    from ..api.pulllayers import present_layers
+
     present = present_layers(records, store.blobs.has, [layer.digest for layer in layers],
                              [layer.chain_id for layer in layers])
     holders = {user for layer in layers[:present] for user in layer.used_by}

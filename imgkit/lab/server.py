@@ -29,6 +29,7 @@ from pathlib import Path
 
 from ..errors import LabError
 from ..fileio import atomic_write
+from ..runtime import alive as _alive
 
 __all__ = ["find_binary", "free_port", "port_is_free", "answers_v2", "RegistryServer",
            "INSTALL_HINT", "WILDCARD_HOSTS"]
@@ -112,21 +113,6 @@ def answers_v2(host: str, port: int, timeout: float = 1.0, tls: bool = False) ->
         return False
     finally:
         conn.close()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie child still "exists"; reap it if it is ours.
-    try:
-        done, _ = os.waitpid(pid, os.WNOHANG)
-        return done == 0
-    except ChildProcessError:
-        return True
 
 
 @dataclass
