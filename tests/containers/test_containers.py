@@ -179,3 +179,25 @@ def test_a_container_keeps_its_layers_after_rmi_f_and_still_starts(host):
     assert records.layers == {} or HELLO.chain_ids[0] not in records.layers
     assert not host.store.blobs.has(HELLO.layers[0].digest)
     assert check(host.store).clean
+
+
+def test_commit_then_graph_the_new_image_over_its_base(host, tmp_path):
+    import imgkit.graph as graphs
+
+    create("alpine", name="box", host=host)
+    note = tmp_path / "note.txt"
+    note.write_text("hello\n")
+    cp(note, "box:/root/", host=host)
+    new_id = commit("box", "noted:1", created=NOW, host=host)
+    picture = graphs.stack("noted:1", host=host)
+    text = picture.text()
+    base = ALPINE.chain_ids[0][7:19]
+    assert base in text and "noted:1" in text
+    assert "alpine:latest" in text                    # the base layer is shared with alpine
+    model = graphs.graph(host=host)
+    assert set(model.images) == {ALPINE.id, HELLO.id, new_id}
+    assert set(model.layers[ALPINE.chain_ids[0]].used_by) == {ALPINE.id, new_id}
+    top = model.images[new_id].layers
+    assert len(top) == 2 and top[0] == ALPINE.chain_ids[0]
+    assert model.layers[top[1]].used_by == (new_id,)  # the commit's own layer
+    assert "<svg" in picture.svg()
