@@ -12,18 +12,17 @@ from __future__ import annotations
 import dataclasses
 import html
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable
 
 from .collect import snapshot
-from .model import Graph
+from .model import Drawable, Graph
 from .views import summary
 
 __all__ = ["Comparison", "before_after"]
 
 
-@dataclass
-class Comparison:
+@dataclass(repr=False)
+class Comparison(Drawable):
     """Two graphs of the store, before and after an operation, drawn side by side.
 
     In ``before``, what the operation removed is marked "removed"; in
@@ -57,21 +56,6 @@ class Comparison:
         """Return both graphs as text trees, one after the other."""
         return f"{self.before.text()}\n\n{self.after.text()}"
 
-    def svg(self) -> str:
-        from .render import render
-        return render(self.to_dot(), "svg").decode()
-
-    def save(self, path: str | Path) -> Path:
-        from .render import save
-        return save(self.to_dot(), path)
-
-    def __repr__(self) -> str:
-        from .render import fallback_text
-        return fallback_text(self.text())
-
-    def _repr_svg_(self) -> str | None:
-        from .render import svg_or_none
-        return svg_or_none(self.to_dot())
 
 
 def _e(text: str) -> str:

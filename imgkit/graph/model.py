@@ -180,8 +180,30 @@ def image_key(image_id: str) -> str:
     return f"image:{image_id}"
 
 
-@dataclass
-class Graph:
+class Drawable:
+    """What every picture offers, given its ``to_dot()`` and ``text()``: SVG, files, display."""
+
+    def svg(self) -> str:
+        """Return the picture as SVG text (needs Graphviz's ``dot`` program)."""
+        from .render import render
+        return render(self.to_dot(), "svg").decode()
+
+    def save(self, path: str | Path) -> Path:
+        """Write the picture to ``path``: ``.svg`` or ``.png`` (via ``dot``), or ``.dot`` text."""
+        from .render import save
+        return save(self.to_dot(), path)
+
+    def __repr__(self) -> str:
+        from .render import fallback_text
+        return fallback_text(self.text())
+
+    def _repr_svg_(self) -> str | None:
+        from .render import svg_or_none
+        return svg_or_none(self.to_dot())
+
+
+@dataclass(repr=False)
+class Graph(Drawable):
     """Images and the layers they stack, as data; it draws itself in Jupyter.
 
     ``layers`` maps ChainID -> ``Layer``; ``images`` maps image ID ->
@@ -280,20 +302,3 @@ class Graph:
         from .text import tree
         return tree(self)
 
-    def svg(self) -> str:
-        """Return the picture as SVG text (needs Graphviz's ``dot`` program)."""
-        from .render import render
-        return render(self.to_dot(), "svg").decode()
-
-    def save(self, path: str | Path) -> Path:
-        """Write the picture to ``path``: ``.svg`` or ``.png`` (via ``dot``), or ``.dot`` text."""
-        from .render import save
-        return save(self.to_dot(), path)
-
-    def __repr__(self) -> str:
-        from .render import fallback_text
-        return fallback_text(self.text())
-
-    def _repr_svg_(self) -> str | None:
-        from .render import svg_or_none
-        return svg_or_none(self.to_dot())
