@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.imgkit-installed
 
 lab: system-deps venv
 	$(VENV)/bin/imgkit lab start
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: system-deps venv
 	$(VENV)/bin/ruff check imgkit tests bench tools
