@@ -71,6 +71,15 @@ def instruction(created_by: str) -> str:
     return word if word in _INSTRUCTIONS else "RUN"
 
 
+def size_text(size: int | None, download_size: int | None) -> str:
+    """Return a size for a label: Docker's SIZE, else ``↓`` and the download size, else ``?``."""
+    if size is not None:
+        return human_size(size)
+    if download_size is not None:
+        return f"↓{human_size(download_size)}"
+    return "?"
+
+
 @dataclass(frozen=True)
 class Layer:
     """One layer, keyed by ChainID: its size, the step that made it, and the images using it."""
@@ -104,11 +113,7 @@ class Layer:
     @property
     def size_text(self) -> str:
         """Its size for a label: Docker's SIZE, or the download size of a remote layer."""
-        if self.size is not None:
-            return human_size(self.size)
-        if self.download_size is not None:
-            return f"↓{human_size(self.download_size)}"
-        return "?"
+        return size_text(self.size, self.download_size)
 
 
 @dataclass(frozen=True)
@@ -144,11 +149,7 @@ class Image:
     @property
     def size_text(self) -> str:
         """Its SIZE for a label, or the download size of an image not in the store."""
-        if self.size is not None:
-            return human_size(self.size)
-        if self.download_size is not None:
-            return f"↓{human_size(self.download_size)}"
-        return "?"
+        return size_text(self.size, self.download_size)
 
     def sort_key(self) -> tuple:
         return (not self.names, self.names[:1], self.id)

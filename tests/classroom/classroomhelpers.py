@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import re
 import socket
 import subprocess
@@ -11,6 +9,10 @@ import sys
 from pathlib import Path
 
 from imgkit.lab.server import RegistryServer
+
+# The shared test servers (tests/registry/servers.py) live beside the registry tests.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "registry"))
+from servers import write_tls_pair  # noqa: E402
 
 
 def closed_port_url() -> str:
@@ -28,29 +30,8 @@ def blob_requests(server: RegistryServer) -> list[str]:
 
 
 def make_certificate(directory: Path, host: str = "127.0.0.1") -> tuple[Path, Path]:
-    """Write a self-signed certificate for ``host`` (an IP address) and its key; return both paths."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "imgkit class mirror")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=7))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(host))]),
-                           critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
-    cert_path, key_path = directory / "class.crt", directory / "class.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return cert_path, key_path
+    """Write a self-signed certificate for ``host`` and its key; return both paths."""
+    return write_tls_pair(directory, "imgkit class mirror", (host,))
 
 
 def cli(*args, home, check=True, input=None, env=None):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
+from sample_images import seeded_bytes as seeded
 
 from imgkit.build import ImageBuilder
 from imgkit.registry import RegistryClient, push_image
@@ -20,13 +20,6 @@ def small_image(seed: str, sizes=(2000, 300_000), compression: str = "gzip"):
     return builder.cmd(["/bin/sh"]).build()
 
 
-def seeded(seed: str, size: int) -> bytes:
-    out = bytearray()
-    counter = 0
-    while len(out) < size:
-        out += hashlib.sha256(f"{seed}/{counter}".encode()).digest()
-        counter += 1
-    return bytes(out[:size])
 
 
 def push_built(client: RegistryClient, repository: str, built, tag: str) -> str:

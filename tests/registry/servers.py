@@ -103,6 +103,42 @@ def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
+def self_signed(common_name: str, key, hosts: tuple[str, ...] = (), days: int = 30):
+    """Return a self-signed CA certificate for ``key``, valid for ``hosts`` (IPs or names)."""
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    builder = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+               .public_key(key.public_key()).serial_number(x509.random_serial_number())
+               .not_valid_before(now - datetime.timedelta(days=1))
+               .not_valid_after(now + datetime.timedelta(days=days))
+               .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True))
+    if hosts:
+        builder = builder.add_extension(x509.SubjectAlternativeName(
+            [_san(host) for host in hosts]), critical=False)
+    return builder.sign(key, hashes.SHA256())
+
+
+def _san(host: str):
+    import ipaddress
+    try:
+        return x509.IPAddress(ipaddress.ip_address(host))
+    except ValueError:
+        return x509.DNSName(host)
+
+
+def write_tls_pair(directory: Path, common_name: str,
+                   hosts: tuple[str, ...] = ("127.0.0.1", "localhost")) -> tuple[Path, Path]:
+    """Write a self-signed certificate and its key (PEM) for a TLS registry; return both paths."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    cert = self_signed(common_name, key, hosts, days=7)
+    cert_path, key_path = directory / "tls.crt", directory / "tls.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
 class TokenServer(_Server):
     """Issue registry tokens: anonymous users get ``anonymous_actions``, users get all.
 
@@ -123,14 +159,7 @@ class TokenServer(_Server):
         self.requests: list[dict] = []
         self.issued: list[str] = []
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "imgkit test token signer")])
-        now = datetime.datetime.now(datetime.timezone.utc)
-        self.cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-                     .public_key(self.key.public_key()).serial_number(x509.random_serial_number())
-                     .not_valid_before(now - datetime.timedelta(days=1))
-                     .not_valid_after(now + datetime.timedelta(days=30))
-                     .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-                     .sign(self.key, hashes.SHA256()))
+        self.cert = self_signed("imgkit test token signer", self.key)
 
     def write_cert(self, path: Path) -> Path:
         """Write the signing certificate (PEM), the registry's ``rootcertbundle``."""

@@ -19,8 +19,6 @@
 from __future__ import annotations
 
 import base64
-import datetime
-import ipaddress
 import json
 import os
 import re
@@ -33,10 +31,6 @@ from pathlib import Path
 
 import pytest
 import requests
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 from robusthelpers import (
     assert_one_line_error,
     files_layer,
@@ -44,7 +38,7 @@ from robusthelpers import (
     push_hand_image,
     run_imgkit,
 )
-from servers import CDNServer, FaultyProxy, TokenServer, htpasswd_line
+from servers import CDNServer, FaultyProxy, TokenServer, htpasswd_line, write_tls_pair
 
 from imgkit import config
 from imgkit.api import Host
@@ -250,24 +244,7 @@ def test_a_pull_never_sends_authorization_to_the_host_it_is_redirected_to(basic_
 # -- TLS --------------------------------------------------------------------------------------
 
 def _self_signed(directory: Path) -> tuple[Path, Path]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "imgkit robust test registry")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=7))
-            .add_extension(x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]),
-                critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
-    cert_path, key_path = directory / "registry.crt", directory / "registry.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.TraditionalOpenSSL,
-                                           serialization.NoEncryption()))
-    return cert_path, key_path
+    return write_tls_pair(directory, "imgkit robust test registry")
 
 
 @pytest.fixture(scope="module")
