@@ -78,11 +78,12 @@ def prune(*, all: bool = False, filters=(), host: Host | None = None) -> PruneRe
                 # moby removes a named candidate name by name (each its own `rmi`
                 # without force), an unnamed one by ID; a conflict (a container
                 # uses it) skips the image, as Docker does.
-                targets = records.references_to(image_id) or [image_id[len("sha256:"):]]
+                names = records.references_to(image_id)
+                targets = names or [image_id[len("sha256:"):]]
                 for target in targets:
                     if image_id not in records.images:
                         break
-                    if "/" in target and target not in records.references:
+                    if names and target not in records.references:
                         continue        # went with an earlier name (the repository's last tag)
                     try:
                         released |= remove_one(records, target, result.removal, force=False,
