@@ -22,12 +22,14 @@ Nothing is held whole: the tar is hashed and its headers read as it is
 decompressed, 1 MiB at most at a time however well it compresses, and file
 contents are skipped by arithmetic. A 1 GB layer needs a few MB.
 
-A big blob is checked on two threads: ``feed()`` stores and hashes each
-chunk in the caller's thread and hands it to a worker that decompresses,
-hashes the tar and reads its headers (hashlib, zlib and ISA-L release the
-GIL on big buffers, so the two use two cores). Ordinary ustar headers are
-read on a fast path - a few slices and C calls each - and anything else
-(PAX, GNU, sparse, base-256 numbers, old signed checksums) by the full parser.
+A big blob is checked on three threads, a pipeline: ``feed()`` stores and
+hashes each chunk in the caller's thread and hands it to an inflater, which
+hands the tar on to a reader that hashes it and reads its headers (hashlib,
+zlib and ISA-L release the GIL on big buffers, so the stages run on separate
+cores; inflating is the slowest, so it does nothing else). Ordinary ustar
+headers are read on a fast path - a few slices and C calls each - and
+anything else (PAX, GNU, sparse, base-256 numbers, old signed checksums) by
+the full parser.
 
     >>> from imgkit.tarlayer import Entry, Layer
     >>> layer = Layer.from_entries([Entry.file("etc/motd", b"hi\\n")])
@@ -46,18 +48,12 @@ import threading
 import weakref
 import zlib
 from dataclasses import dataclass
-from types import ModuleType
 from typing import Any, BinaryIO, Callable
 
 from . import digest as _digest
 from .errors import CorruptLayerError, DigestMismatchError
+from .inflate import GUNZIP_ERRORS, gunzip_object
 from .oci.mediatypes import compression_of
-
-try:  # ISA-L inflates 2-3x faster than zlib, with the same API and the same bytes out.
-    from isal import isal_zlib
-    _inflate_lib: ModuleType = isal_zlib
-except ImportError:  # pragma: no cover - isal is optional
-    _inflate_lib = zlib
 
 __all__ = ["LayerIngest", "LayerFacts", "CorruptLayerError", "ingest_file"]
 
@@ -343,11 +339,11 @@ class _Gunzip:
                 if data[:2] != _GZIP_MAGIC:
                     raise _Broken("unexpected data after the end of the gzip stream" if self._members
                                   else "not gzip data")
-                self._obj = _inflate_lib.decompressobj(31)
+                self._obj = gunzip_object()
                 self._members += 1
             try:
                 out = self._obj.decompress(data, _PIECE)
-            except (zlib.error, _inflate_lib.error) as error:
+            except GUNZIP_ERRORS as error:
                 raise _Broken(f"invalid gzip data ({error})") from None
             if out:
                 self._emit(out)
@@ -451,8 +447,11 @@ class _Stopped(Exception):
 class _TarSide:
     """The second half of an ingest: decompress the blob, hash the tar, read its headers.
 
-    It runs in the feeding thread for small blobs and on a ``_Worker`` thread
-    for big ones; either way only one thread touches it at a time.
+    It runs in the feeding thread for small blobs. For big ones it is split
+    over two threads (``threaded()``): a ``_Worker`` inflates, and a reader
+    of its own hashes the tar and reads its headers, so the feeding thread,
+    the inflater and the reader each keep a core busy while the others wait
+    for theirs. Each stage is touched by one thread only.
     """
 
     def __init__(self, compression: str, algorithm: str, same_hash: bool):
@@ -462,7 +461,13 @@ class _TarSide:
         self.size = 0                        # tar bytes so far
         self.broken: str | None = None       # why the stream cannot be read
         self.stopped = False
+        self.reader: _Worker | None = None   # hashes and reads the tar, once threaded
         self._decoder: _Decoder = _DECODERS[compression](self._take)
+
+    def threaded(self) -> _Worker:
+        """Start the inflating worker and the reader behind it; return the inflater."""
+        self.reader = _Worker(self, self.read, "imgkit-layer-read")
+        return _Worker(self, self.decode, "imgkit-layer-inflate", after=self.reader)
 
     def decode(self, chunk: bytes) -> None:
         if self.broken is None:
@@ -474,10 +479,21 @@ class _TarSide:
     def _take(self, piece: bytes) -> None:
         if self.stopped:
             raise _Stopped()
-        if not self.same_hash:
-            self.hash.update(piece)
         self.size += len(piece)
-        self.scanner.feed(piece)
+        if self.reader is None:
+            self.read(piece)
+        else:
+            self.reader.queue.put(piece)
+
+    def read(self, piece: bytes) -> None:
+        """Hash a piece of the tar and read its headers."""
+        if self.broken is None:
+            if not self.same_hash:
+                self.hash.update(piece)
+            try:
+                self.scanner.feed(piece)
+            except _Broken as error:
+                self.broken = str(error)
 
     def close(self) -> None:
         if self.broken is None:
@@ -489,53 +505,69 @@ class _TarSide:
 
 
 class _Worker:
-    """Run a ``_TarSide`` on a thread of its own, fed through a small bounded queue.
+    """Run one stage of a ``_TarSide`` on a thread of its own, fed through a small bounded queue.
 
-    The feeding thread hashes and stores the blob while this one inflates,
-    hashes the tar and reads its headers: ``hashlib``, zlib and ISA-L let go
-    of the GIL on big buffers, so the two halves use two cores. The worker
-    holds no reference to its ``LayerIngest``, so dropping an unfinished
-    ingest stops it (``stop``) and frees its thread.
+    The feeding thread hashes and stores the blob while the inflater
+    decompresses and the reader hashes the tar and reads its headers:
+    ``hashlib``, zlib and ISA-L let go of the GIL on big buffers, so the
+    stages use every core there is. A worker holds no reference to its
+    ``LayerIngest``, so dropping an unfinished ingest stops it (``stop``)
+    and frees its threads. A worker started ``after`` another stage ends that
+    stage when it ends itself (it is the only one feeding it).
     """
 
-    def __init__(self, side: _TarSide):
-        self.side = side
+    def __init__(self, side: _TarSide, handle: Callable[[bytes], None], name: str,
+                 after: _Worker | None = None):
+        self.side, self.handle, self.after = side, handle, after
         self.queue: queue.Queue[bytes | None] = queue.Queue(_QUEUE)
         self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, name="imgkit-layer-tar", daemon=True)
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
         self.thread.start()
 
     def _run(self) -> None:
-        side, get, done = self.side, self.queue.get, self.queue.task_done
-        while True:
-            chunk = get()
-            try:
-                if chunk is None or side.stopped:
-                    return
-                if self.error is None:       # after an error, only drain: never block the feeder
-                    side.decode(chunk)
-            except BaseException as error:   # handed to the feeding thread by check()
-                self.error = error
-            finally:
-                done()
+        side, get, done, handle = self.side, self.queue.get, self.queue.task_done, self.handle
+        try:
+            while True:
+                chunk = get()
+                try:
+                    if chunk is None or (side.stopped and self.after is not None):
+                        return       # the first stage: nothing feeds it once it is stopped
+                    # After an error or a stop, only drain: never block the stage feeding this one.
+                    if self.error is None and not side.stopped:
+                        handle(chunk)
+                except BaseException as error:   # handed to the feeding thread by check()
+                    self.error = error
+                finally:
+                    done()
+        finally:
+            if self.after is not None:
+                self.after.end()
 
     def check(self) -> None:
-        """Raise, in the feeding thread, what went wrong in the worker (not a broken stream)."""
-        if self.error is not None and not isinstance(self.error, _Stopped):
-            error, self.error = self.error, None      # the exception must not hold the worker
-            raise error
+        """Raise, in the feeding thread, what went wrong in a stage (not a broken stream)."""
+        for worker in (self, self.after):
+            if worker is not None and worker.error is not None \
+                    and not isinstance(worker.error, _Stopped):
+                error, worker.error = worker.error, None   # the exception must not hold the worker
+                raise error
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None or (self.after is not None and self.after.error is not None)
 
     def drain(self) -> None:
-        """Wait until every chunk handed over so far is decompressed and read."""
+        """Wait until every chunk handed over so far went through every stage."""
         self.queue.join()
+        if self.after is not None:
+            self.after.drain()
 
     def end(self) -> None:
-        """Let the worker finish what it was given and exit; wait for it."""
+        """Let the worker finish what it was given and exit; wait for it (and the stages after)."""
         self.queue.put(None)
         self.thread.join()
 
     def stop(self) -> None:
-        """Make the worker stop soon, dropping what it was not done with; never blocks."""
+        """Make the stages stop soon, dropping what they were not done with; never blocks."""
         self.side.stopped = True
         try:
             self.queue.put_nowait(None)
@@ -598,7 +630,7 @@ class LayerIngest:
         if self._done:
             raise ValueError("this layer ingest is finished or closed")
         worker = self._worker
-        if worker is not None and worker.error is not None:
+        if worker is not None and worker.failed:
             self.close()
             worker.check()
         if self._sink is not None:
@@ -611,7 +643,7 @@ class LayerIngest:
             if max(self.size, self.expected_size or 0) < _THREAD_AT:
                 self._tar.decode(chunk)
                 return
-            worker = self._worker = _Worker(self._tar)
+            worker = self._worker = self._tar.threaded()
             self._stop_worker = weakref.finalize(self, worker.stop)
             self._stop_worker.atexit = False
         if self._tar.broken is None:         # a broken stream has nothing more to tell

@@ -52,12 +52,14 @@ import io
 import os
 import stat
 import tarfile
-import zlib
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Callable, Iterable, Union
 
 from .errors import LayerTooLargeError, UnsafeLayerError
+from .inflate import GUNZIP_ERRORS, gunzip_object
+from .readahead import ReadAhead
 from .tarlayer import OPAQUE_WHITEOUT, WHITEOUT_PREFIX
+from .tarreader import META_LIMIT, Member, MetaTooLargeError, TarReader
 
 __all__ = ["apply_layer", "unpack_image", "ApplyStats", "Limits", "UnsafeLayerError",
            "LayerTooLargeError", "remove_tree"]
@@ -65,10 +67,10 @@ __all__ = ["apply_layer", "unpack_image", "ApplyStats", "Limits", "UnsafeLayerEr
 LayerSource = Union[bytes, bytearray, memoryview, str, os.PathLike, BinaryIO]
 
 _AUFS_META = WHITEOUT_PREFIX * 2          # ".wh..wh.": AUFS bookkeeping, not a deletion
-_META_LIMIT = 1 << 20                     # biggest PAX / long-name header Go's archive/tar reads
 _MAX_SYMLINKS = 40                        # Linux's MAXSYMLINKS
 _MAX_MTIME = 8 ** 11 - 1                  # what a ustar header holds; Docker bounds times too
 _CHUNK = 1 << 20
+_READ_SIZE = 128 << 10                    # pieces of tar read ahead of the entry being applied
 _OPEN_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
@@ -119,7 +121,7 @@ class _Inflow:
             compression = ("gzip" if head.startswith(b"\x1f\x8b") else
                            "zstd" if head.startswith(b"\x28\xb5\x2f\xfd") else "none")
         self._source, self._max, self.total = _Prefixed(head, raw), max_bytes, 0
-        self._zlib: zlib._Decompress | None = None
+        self._zlib: Any = None             # the current gzip member's decompressor
         self._tail = b""
         self._decode: Callable[[int], bytes]
         if compression == "zstd":
@@ -149,10 +151,10 @@ class _Inflow:
             if self._zlib is None:
                 if not data.startswith(b"\x1f\x8b"):
                     return b""           # the end, or padding after the last gzip member
-                self._zlib = zlib.decompressobj(31)
+                self._zlib = gunzip_object()
             try:
                 out = self._zlib.decompress(data, size)     # at most size bytes, however dense
-            except zlib.error as error:
+            except GUNZIP_ERRORS as error:
                 raise tarfile.ReadError(f"invalid gzip data ({error})") from None
             self._tail = self._zlib.unconsumed_tail
             if self._zlib.eof:           # another gzip member may follow (pigz writes several)
@@ -173,18 +175,6 @@ class _Prefixed:
         size = len(self._head) if size is None or size < 0 else size
         out, self._head = self._head[:size], self._head[size:]
         return out
-
-
-class _Header(tarfile.TarInfo):
-    """tarfile's header reader, refusing meta headers it would read whole into memory."""
-
-    def _proc_member(self, tarfile_: tarfile.TarFile) -> tarfile.TarInfo:
-        meta = (tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE,
-                tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK)
-        if self.type in meta and self.size > _META_LIMIT:
-            raise _too_large(f"has a {self.size}-byte tar meta header (PAX or long name)",
-                             "meta header size", _META_LIMIT)
-        return super()._proc_member(tarfile_)  # type: ignore[misc, no-any-return]
 
 
 # -- names -------------------------------------------------------------------------
@@ -345,7 +335,7 @@ class _Applier:
             self._kept.add(key)
             key = key.rpartition("/")[0]
 
-    def apply(self, member: tarfile.TarInfo, archive: tarfile.TarFile) -> None:
+    def apply(self, member: Member, reader: TarReader) -> None:
         self.entries += 1
         if self.entries > self.limits.max_entries:
             raise _too_large(f"has more than {self.limits.max_entries} entries",
@@ -374,6 +364,12 @@ class _Applier:
         path = self._abs(key)
         if source == path:
             raise UnsafeLayerError(f"layer entry {name!r} is a hard link to itself")
+        mode = member.mode & 0o7777 & ~(stat.S_ISUID | stat.S_ISGID)
+        mtime = min(max(member.mtime, 0), _MAX_MTIME)
+        if member.isreg():               # most entries: no lstat first, O_EXCL says if it is free
+            self._write_file(path, member, reader, mode & ~stat.S_ISVTX, mtime)
+            self._keep(key)
+            return
         try:
             info: os.stat_result | None = os.lstat(path)
         except FileNotFoundError:
@@ -381,8 +377,6 @@ class _Applier:
         if info is not None and not (member.isdir() and stat.S_ISDIR(info.st_mode)):
             self._remove(path, info)     # replace, never write through (a symlink, a hard link)
             info = None
-        mode = member.mode & 0o7777 & ~(stat.S_ISUID | stat.S_ISGID)
-        mtime = min(max(member.mtime, 0), _MAX_MTIME)
         if member.isdir():
             if info is None:
                 os.mkdir(path, 0o700)    # writable while we fill it; its mode comes at the end
@@ -392,8 +386,6 @@ class _Applier:
             self._owner(path, member)
             self._final[path] = (mode, mtime)
             self.stats.dirs += 1
-        elif member.isreg():
-            self._write_file(path, member, archive, mode & ~stat.S_ISVTX, mtime)
         elif member.issym():
             os.symlink(member.linkname, path)
             self._owner(path, member)
@@ -407,7 +399,7 @@ class _Applier:
             self.stats.links += 1
         self._keep(key)
 
-    def _link_source(self, member: tarfile.TarInfo, name: str) -> str:
+    def _link_source(self, member: Member, name: str) -> str:
         parts = _parts(member.linkname, name, f"is a hard link to {member.linkname!r},")
         if not parts:
             raise UnsafeLayerError(f"layer entry {name!r} is a hard link to the root itself")
@@ -421,26 +413,32 @@ class _Applier:
             raise UnsafeLayerError(f"layer entry {name!r} is a hard link to a directory")
         return path
 
-    def _write_file(self, path: str, member: tarfile.TarInfo, archive: tarfile.TarFile,
-                    mode: int, mtime: float) -> None:
-        source = archive.extractfile(member)
-        assert source is not None
-        # O_EXCL | O_NOFOLLOW: a new inode at exactly this name, or an error.
-        with os.fdopen(os.open(path, _OPEN_NEW, 0o600), "wb") as out:
-            while chunk := source.read(_CHUNK):
-                self.stats.bytes_written += len(chunk)
+    def _write_file(self, path: str, member: Member, reader: TarReader, mode: int,
+                    mtime: float) -> None:
+        # O_EXCL | O_NOFOLLOW: a new inode at exactly this name, or an error. Whatever was
+        # there (a file, a symlink, a hard link, a directory) is replaced, never written through.
+        try:
+            fd = os.open(path, _OPEN_NEW, 0o600)
+        except FileExistsError:
+            self._remove(path, os.lstat(path))
+            fd = os.open(path, _OPEN_NEW, 0o600)
+        try:
+            for piece in reader.data():
+                self.stats.bytes_written += len(piece)
                 if self.stats.bytes_written > self.limits.max_bytes:
                     raise _too_large(f"writes more than {self.limits.max_bytes} bytes of files",
                                      "max_bytes", self.limits.max_bytes)
-                out.write(chunk)
-            out.flush()
+                while piece:
+                    piece = piece[os.write(fd, piece):]
             if self.chown:
-                os.fchown(out.fileno(), member.uid, member.gid)
-            os.fchmod(out.fileno(), mode)     # after chown, which may clear mode bits
-            os.utime(out.fileno(), (mtime, mtime))
+                os.fchown(fd, member.uid, member.gid)
+            os.fchmod(fd, mode)          # after chown, which may clear mode bits
+            os.utime(fd, (mtime, mtime))
+        finally:
+            os.close(fd)
         self.stats.files += 1
 
-    def _owner(self, path: str, member: tarfile.TarInfo) -> None:
+    def _owner(self, path: str, member: Member) -> None:
         if self.chown:
             os.chown(path, member.uid, member.gid, follow_symlinks=False)
 
@@ -495,11 +493,15 @@ def apply_layer(layer: LayerSource, root: str | os.PathLike, *, compression: str
     try:
         inflow = _Inflow(raw, compression, limits.max_bytes)
         applier = _Applier(root, limits, preserve_owner)
-        with tarfile.open(fileobj=inflow, mode="r|", bufsize=64 * 1024, tarinfo=_Header,  # type: ignore[call-overload]
-                          encoding="utf-8", errors="surrogateescape") as archive:
-            while (member := archive.next()) is not None:
-                archive.members.clear()   # stream mode keeps every header: millions for a bomb
-                applier.apply(member, archive)
+        try:
+            # Inflating on a thread of its own while this one creates files: two cores busy.
+            with ReadAhead(inflow.read, _READ_SIZE) as ahead:
+                reader = TarReader(ahead.read, _READ_SIZE)
+                for member in reader:
+                    applier.apply(member, reader)
+        except MetaTooLargeError as error:
+            raise _too_large(f"has a {error.size}-byte tar meta header (PAX or long name)",
+                             "meta header size", META_LIMIT) from None
         applier.finish()
     finally:
         if raw is not layer:

@@ -325,6 +325,7 @@ class _Downloads:
                         told = ingest.size
                         self.messages.put(("progress", layer, told))
                 facts = ingest.finish()
+            writer.sync()        # here, so flushing this layer overlaps the other downloads
         except BaseException as exc:
             writer.abort()
             with self.lock:

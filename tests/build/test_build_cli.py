@@ -12,10 +12,8 @@ from imgkit.cli.build import build_args
 
 
 @pytest.fixture
-def imgkit(monkeypatch, tmp_path):
+def imgkit(tmp_path):
     """Run ``imgkit ARGS...`` in-process; returns the exit status (output via capsys)."""
-    if "build" not in cli._COMMAND_MODULES:       # until imgkit/cli/__init__.py lists it
-        monkeypatch.setattr(cli, "_COMMAND_MODULES", cli._COMMAND_MODULES + ("build",))
     home = tmp_path / "home"
     return lambda *args: cli.main(["--home", str(home), *args])
 

@@ -9,12 +9,6 @@ from imgkit import cli
 from .helpers import assert_golden
 
 
-@pytest.fixture(autouse=True)
-def _graph_command(monkeypatch):
-    if "graph" not in cli._COMMAND_MODULES:        # until imgkit/cli/__init__.py lists it
-        monkeypatch.setattr(cli, "_COMMAND_MODULES", cli._COMMAND_MODULES + ("graph",))
-
-
 def run(course, *args):
     return cli.main(["--home", str(course.home), "graph", *args])
 
