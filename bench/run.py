@@ -36,7 +36,10 @@ import imgkit  # noqa: E402
 from imgkit.lab.server import RegistryServer  # noqa: E402
 
 PYTHON = sys.executable
-IMGKIT = [PYTHON, "-m", "imgkit"]
+# The `imgkit` command a learner types (its console script), else the module.
+_SCRIPT = Path(PYTHON).with_name("imgkit")
+IMGKIT = [str(_SCRIPT)] if _SCRIPT.exists() else [PYTHON, "-m", "imgkit"]
+FLOOR = "python floor (bench/floor.py)"
 SKOPEO = ["skopeo", "copy", "--quiet", "--src-tls-verify=false"]
 
 
@@ -76,7 +79,12 @@ def bench_pull(work: Path, rounds: int) -> list[str]:
             target = fresh_dir(str(work / "skopeo-layout"))
             return run_once(SKOPEO + [f"docker://{ref}", f"oci:{target}:big"])
 
-        cold = alternate({"imgkit pull": imgkit_pull, "skopeo copy": skopeo_copy}, rounds)
+        def python_floor(n):
+            target = fresh_dir(str(work / "floor"))
+            return run_once([PYTHON, str(HERE / "floor.py"), ref, target])
+
+        cold = alternate({"imgkit pull": imgkit_pull, "skopeo copy": skopeo_copy,
+                          FLOOR: python_floor}, rounds)
         warm_home = fresh_dir(str(work / "warm-home"))
         run_once(IMGKIT + ["--home", warm_home, "pull", ref])
         warm = alternate({"imgkit re-pull (up to date)":
@@ -90,6 +98,10 @@ def bench_pull(work: Path, rounds: int) -> list[str]:
         "",
         f"Ratio imgkit / skopeo (cold pull): **{ratio:.2f}** (target 1.5, stretch 1.0); "
         f"warm re-pull {warm['imgkit re-pull (up to date)'].median:.3f} s (target 0.3).",
+        "",
+        f"The Python floor (`bench/floor.py`: requests, ISA-L and hashlib on two threads a layer, "
+        f"digest and diff_id, no store) / skopeo: **{_ratio(cold, FLOOR, 'skopeo copy'):.2f}**; "
+        f"imgkit / the floor: **{_ratio(cold, 'imgkit pull', FLOOR):.2f}**.",
     ]
 
 

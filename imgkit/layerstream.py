@@ -54,6 +54,9 @@ from . import digest as _digest
 from .errors import CorruptLayerError, DigestMismatchError
 from .inflate import GUNZIP_ERRORS, gunzip_object
 from .oci.mediatypes import compression_of
+from .tarreader import BLOCK as _BLOCK
+from .tarreader import META_LIMIT as _META_LIMIT
+from .tarreader import checksum_matches, parse_number, parse_pax
 
 __all__ = ["LayerIngest", "LayerFacts", "CorruptLayerError", "ingest_file"]
 
@@ -63,10 +66,7 @@ _THREAD_AT = 1 << 20        # blobs this big are decompressed on a worker thread
 _BATCH = 256 << 10          # smaller chunks are gathered into batches this big for it...
 _QUEUE = 4                  # ... and this many batches wait for it at most
 _BOMB_RATIO = 32            # past this ratio (tar / blob so far) feed() waits for each batch
-_BLOCK = 512
 _ZERO_BLOCK = bytes(_BLOCK)
-_HIGH = bytes(range(128, 256))
-_META_LIMIT = 1 << 20       # Go's archive/tar (so Docker) refuses bigger PAX or long-name data
 _HEADER_ONLY = b"123456"    # links, devices, directories, FIFOs: never followed by data
 _NO_DATA = frozenset(_HEADER_ONLY)
 _PLAIN_KINDS = frozenset(b"0123457")    # the typeflags the fast header path reads
@@ -90,30 +90,19 @@ class LayerFacts:
 
 
 def _number(field: bytes) -> int:
-    """Read a tar numeric field: octal text, or GNU base-256 for big values."""
-    if field[0] & 0x80:
-        if field[0] & 0x40:
-            raise _Broken("a tar header holds a negative number")
-        return int.from_bytes(field, "big") - (0x80 << (8 * (len(field) - 1)))
-    text = field.strip(b" \0").split(b"\0", 1)[0]
-    if text.strip(b"01234567"):
-        raise _Broken(f"a tar header holds a number that is not octal: {text[:12]!r}")
-    return int(text, 8) if text else 0
+    """Read a tar numeric field (octal, or GNU base-256)."""
+    try:
+        return parse_number(field)
+    except ValueError as error:
+        raise _Broken(str(error)) from None
 
 
 def _pax_records(data: bytes) -> dict[bytes, bytes]:
-    """Parse PAX records, ``"%d %s=%s\\n"`` each, the length counting the whole record."""
-    records: dict[bytes, bytes] = {}
-    pos = 0
-    while pos < len(data):
-        space = data.find(b" ", pos, pos + 20)
-        end = pos + int(data[pos:space]) if space > pos and data[pos:space].isdigit() else 0
-        key, equals, value = data[space + 1:end - 1].partition(b"=")
-        if end <= space + 1 or end > len(data) or data[end - 1] != 0x0A or not equals or not key:
-            raise _Broken("a PAX extended header has a malformed record")
-        records[key] = value
-        pos = end
-    return records
+    """Parse PAX records."""
+    try:
+        return parse_pax(data)
+    except ValueError as error:
+        raise _Broken(str(error)) from None
 
 
 class _Walker:
@@ -259,17 +248,7 @@ class _TarScanner(_Walker):
             self._header(block, offset)
 
     def _header(self, block: bytes, offset: int) -> None:
-        # The checksum adds up the header's bytes, its own field read as spaces; old tars
-        # added signed chars, so both sums pass, as in Go. Adler-32's low half is 1 + the
-        # sum of the bytes, exact for 256 of them: two C calls instead of a Python loop.
-        counted = block[:148] + b"        " + block[156:]
-        unsigned = (zlib.adler32(counted[:256]) & 0xFFFF) + (zlib.adler32(counted[256:]) & 0xFFFF) - 2
-        stored: int | None = None
-        try:
-            stored = _number(block[148:156])
-        except _Broken:
-            pass
-        if stored != unsigned and stored != unsigned - 256 * (_BLOCK - len(counted.translate(None, _HIGH))):
+        if not checksum_matches(block):
             raise _Broken(f"not a tar archive: bad header checksum at byte {offset}")
         typeflag, size = block[156:157], _number(block[124:136])
         if typeflag in (b"x", b"g", b"L", b"K"):
