@@ -240,12 +240,26 @@ def _owner_rwx(path: str, mode: int | None = None) -> int | None:
     return mode
 
 
+def _umask() -> int:
+    """Return this process's umask, read without changing it (``os.umask`` sets it, for
+    every thread); all bits when Linux's ``/proc`` cannot tell."""
+    try:
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0o7777
+
+
 # -- applying ----------------------------------------------------------------------
 
 class _Applier:
     def __init__(self, root: str, limits: Limits, preserve_owner: bool):
         self.root, self.limits, self.stats = root, limits, ApplyStats()
         self.chown = preserve_owner and hasattr(os, "geteuid") and os.geteuid() == 0
+        self._umask = _umask()
         self.entries = 0
         self._dirs: set[str] = set()           # real, usable directories (keys below root)
         self._kept: set[str] = set()           # what this layer wrote, and their parents
@@ -417,11 +431,13 @@ class _Applier:
                     mtime: float) -> None:
         # O_EXCL | O_NOFOLLOW: a new inode at exactly this name, or an error. Whatever was
         # there (a file, a symlink, a hard link, a directory) is replaced, never written through.
+        # Created with its mode already (the creator may write a new file whatever its mode):
+        # fchmod only when the umask took bits away, or chown may have.
         try:
-            fd = os.open(path, _OPEN_NEW, 0o600)
+            fd = os.open(path, _OPEN_NEW, mode)
         except FileExistsError:
             self._remove(path, os.lstat(path))
-            fd = os.open(path, _OPEN_NEW, 0o600)
+            fd = os.open(path, _OPEN_NEW, mode)
         try:
             for piece in reader.data():
                 self.stats.bytes_written += len(piece)
@@ -432,7 +448,8 @@ class _Applier:
                     piece = piece[os.write(fd, piece):]
             if self.chown:
                 os.fchown(fd, member.uid, member.gid)
-            os.fchmod(fd, mode)          # after chown, which may clear mode bits
+            if self.chown or mode & self._umask:
+                os.fchmod(fd, mode)      # after chown, which may clear mode bits
             os.utime(fd, (mtime, mtime))
         finally:
             os.close(fd)

@@ -436,6 +436,21 @@ def test_modes_and_mtimes_come_from_the_tar(box):
     assert stat.S_IMODE(os.stat(root / "d" / "f").st_mode) == 0o600
 
 
+@pytest.mark.parametrize("umask", [0o000, 0o022, 0o077, 0o777])
+def test_file_modes_are_the_tars_whatever_the_umask(box, umask):
+    modes = {"rw-all": 0o666, "rwx-all": 0o777, "read-only": 0o444, "none": 0o000,
+             "private": 0o600, "setuid": 0o4755, "sticky": 0o1644}
+    root = box / "box" / "root"
+    old = os.umask(umask)
+    try:
+        apply_layer(layer(*(Entry.file(name, b"data", mode) for name, mode in modes.items())), root)
+    finally:
+        os.umask(old)
+    for name, mode in modes.items():
+        assert stat.S_IMODE(os.stat(root / name).st_mode) == mode & 0o777, name
+        assert (root / name).read_bytes() == b"data"
+
+
 def test_times_out_of_range_are_bounded(box):
     root = box / "box" / "root"
     apply_layer(tar(reg("old", mtime=-100), reg("far", mtime=8 ** 12)), root)
