@@ -54,9 +54,9 @@ from . import digest as _digest
 from .errors import CorruptLayerError, DigestMismatchError
 from .inflate import GUNZIP_ERRORS, gunzip_object
 from .oci.mediatypes import compression_of
-from .tarreader import BLOCK as _BLOCK
-from .tarreader import META_LIMIT as _META_LIMIT
-from .tarreader import checksum_matches, parse_number, parse_pax
+from .tarheader import BLOCK as _BLOCK
+from .tarheader import META_LIMIT as _META_LIMIT
+from .tarheader import checksum_matches, parse_number, parse_pax
 
 __all__ = ["LayerIngest", "LayerFacts", "CorruptLayerError", "ingest_file"]
 

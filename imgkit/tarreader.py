@@ -35,17 +35,13 @@ so callers catch one kind of broken tar whichever reader met it.
 from __future__ import annotations
 
 import tarfile
-import zlib
 from typing import Callable, Iterator
 
-__all__ = ["Member", "TarReader", "MetaTooLargeError", "parse_number", "parse_pax", "checksum_matches", "BLOCK",
-           "META_LIMIT"]
+from .tarheader import BLOCK, META_LIMIT, checksum_matches, octal, parse_pax
 
-BLOCK = 512
-#: Go's archive/tar (so Docker) refuses bigger PAX records or long names.
-META_LIMIT = 1 << 20
+__all__ = ["Member", "TarReader", "MetaTooLargeError"]
+
 _ZERO_BLOCK = bytes(BLOCK)
-_HIGH = bytes(range(128, 256))
 _HEADER_ONLY = frozenset(b"123456")      # links, devices, directories, FIFOs: never followed by data
 _USTAR = b"ustar\x0000"
 
@@ -85,39 +81,6 @@ class Member:
         return f"<Member {self.name!r} type {self.type.decode('latin-1')!r} size {self.size}>"
 
 
-def parse_number(field: bytes) -> int:
-    """Read a tar numeric field: octal text, or GNU base-256 for big values. Raises ValueError."""
-    if field[0] & 0x80:
-        if field[0] & 0x40:
-            raise ValueError("a tar header holds a negative number")
-        return int.from_bytes(field, "big") - (0x80 << (8 * (len(field) - 1)))
-    text = field.strip(b" \0").split(b"\0", 1)[0]
-    if text.strip(b"01234567"):
-        raise ValueError(f"a tar header holds a number that is not octal: {text[:12]!r}")
-    return int(text, 8) if text else 0
-
-
-def parse_pax(data: bytes) -> dict[bytes, bytes]:
-    """Parse PAX records, ``"%d %s=%s\\n"`` each, the length counting the whole record."""
-    records: dict[bytes, bytes] = {}
-    pos = 0
-    while pos < len(data):
-        space = data.find(b" ", pos, pos + 20)
-        end = pos + int(data[pos:space]) if space > pos and data[pos:space].isdigit() else 0
-        key, equals, value = data[space + 1:end - 1].partition(b"=")
-        if end <= space + 1 or end > len(data) or data[end - 1] != 0x0A or not equals or not key:
-            raise ValueError("a PAX extended header has a malformed record")
-        records[key] = value
-        pos = end
-    return records
-
-
-def _octal(field: bytes) -> int:
-    """``parse_number`` for the common case (plain octal digits) in two C calls."""
-    text = field.strip(b" \0")
-    return int(text, 8) if text.isdigit() else parse_number(field)
-
-
 def _decimal(value: bytes) -> int:
     """A PAX integer as Go reads it: optional sign, ASCII digits; nothing else."""
     if not (value[1:] if value[:1] in (b"+", b"-") else value).isdigit():
@@ -132,22 +95,6 @@ def _seconds(value: bytes) -> float:
         raise ValueError(f"{value[:30]!r} is not a PAX time")
     return _decimal(whole) + (float(b"0." + fraction) if fraction else 0.0) * (
         -1 if whole.startswith(b"-") else 1)
-
-
-def checksum_matches(block: bytes) -> bool:
-    """Tell whether a header's checksum field adds up, summed unsigned or (old tars) signed.
-
-    The sum counts the checksum field as eight spaces. Adler-32's low half
-    is 1 + the sum of the bytes (exact for 256 of them): two C calls instead
-    of a Python loop over 512 bytes.
-    """
-    counted = block[:148] + b"        " + block[156:]
-    unsigned = (zlib.adler32(counted[:256]) & 0xFFFF) + (zlib.adler32(counted[256:]) & 0xFFFF) - 2
-    try:
-        stored = _octal(block[148:156])
-    except ValueError:
-        return False
-    return stored == unsigned or stored == unsigned - 256 * (BLOCK - len(counted.translate(None, _HIGH)))
 
 
 class TarReader:
@@ -253,7 +200,7 @@ class TarReader:
             raise tarfile.ReadError(f"invalid header: bad checksum at byte {at}")
         kind = block[156:157]
         try:
-            size = _octal(block[124:136])
+            size = octal(block[124:136])
             if kind in (b"x", b"g", b"L", b"K"):
                 if size > META_LIMIT:
                     raise MetaTooLargeError(size, at)
@@ -266,8 +213,8 @@ class TarReader:
                 else:
                     pending[b"path" if kind == b"L" else b"linkpath"] = data.split(b"\0", 1)[0]
                 return None
-            mode, uid, gid = _octal(block[100:108]), _octal(block[108:116]), _octal(block[116:124])
-            mtime: float = _octal(block[136:148])
+            mode, uid, gid = octal(block[100:108]), octal(block[108:116]), octal(block[116:124])
+            mtime: float = octal(block[136:148])
         except ValueError as error:
             raise tarfile.ReadError(f"invalid header at byte {at}: {error}") from None
         if kind == b"S" or any(key.startswith(b"GNU.sparse.") for key in pending):

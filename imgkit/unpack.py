@@ -58,8 +58,9 @@ from typing import Any, BinaryIO, Callable, Iterable, Union
 from .errors import LayerTooLargeError, UnsafeLayerError
 from .inflate import GUNZIP_ERRORS, gunzip_object
 from .readahead import ReadAhead
+from .tarheader import META_LIMIT
 from .tarlayer import OPAQUE_WHITEOUT, WHITEOUT_PREFIX
-from .tarreader import META_LIMIT, Member, MetaTooLargeError, TarReader
+from .tarreader import Member, MetaTooLargeError, TarReader
 
 __all__ = ["apply_layer", "unpack_image", "ApplyStats", "Limits", "UnsafeLayerError",
            "LayerTooLargeError", "remove_tree"]

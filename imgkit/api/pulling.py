@@ -32,7 +32,6 @@ it already did.
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 
 from .. import digest as digests
@@ -128,6 +127,8 @@ class PullResult:
         return "\n".join(self.lines)
 
     def _repr_html_(self) -> str:
+        import html
+
         return f"<pre>{html.escape(repr(self))}</pre>"
 
 

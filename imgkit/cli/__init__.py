@@ -15,7 +15,7 @@ import argparse
 import os
 import sys
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "command"]
 
 # Command modules, in the order `imgkit --help` lists them, with the commands each adds.
 _COMMAND_MODULES = {
@@ -105,6 +105,22 @@ def main(argv: list[str] | None = None) -> int:
         # `imgkit images | head`: the reader left; that is not an error.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+
+
+def command() -> int:
+    """The ``imgkit`` program (and ``python -m imgkit``): ``main``, then a quick exit.
+
+    A finished command's last cost is Python's: on its way out the interpreter
+    walks every object the command's imports made (requests, imgkit: 20-25 ms
+    of a 0.6 s pull) to find them still alive. Freezing them first
+    (``gc.freeze``) lets it skip that walk; nothing is left unwritten, since
+    every file imgkit writes is closed (and flushed) before ``main`` returns.
+    """
+    import gc
+
+    status = main()
+    gc.freeze()
+    return status
 
 
 def _one_line(message: str) -> str:

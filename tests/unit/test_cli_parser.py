@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from importlib import import_module
+from pathlib import Path
 
 import pytest
 
@@ -51,3 +52,19 @@ def test_an_unknown_command_is_refused_with_the_whole_list(capsys):
         cli.main(["nosuch"])
     err = capsys.readouterr().err
     assert "invalid choice: 'nosuch'" in err and "'pull'" in err and "'doctor'" in err
+
+
+def test_the_program_runs_main_then_freezes_what_it_imported(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import gc, sys; from imgkit.cli import command; "
+            f"sys.argv = ['imgkit', '--home', {str(tmp_path)!r}, 'images']; "
+            "status = command(); print(status, gc.get_freeze_count() > 1000)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines() == ["REPOSITORY   TAG       IMAGE ID   CREATED   SIZE", "0 True"]
+    for argv in ([sys.executable, "-m", "imgkit"], [str(Path(sys.executable).with_name("imgkit"))]):
+        failed = subprocess.run([*argv, "--home", str(tmp_path), "rmi", "nosuch"],
+                                capture_output=True, text=True)
+        assert failed.returncode == 1
+        assert failed.stderr == "No such image: nosuch:latest\n"

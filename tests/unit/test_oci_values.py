@@ -669,7 +669,7 @@ def test_no_matching_manifest(doc, wanted, shown):
 
 
 def test_select_defaults_to_this_machine(monkeypatch):
-    monkeypatch.setattr(plat._platform_module, "machine", lambda: "aarch64")
+    monkeypatch.setattr(plat, "_machine", lambda: "aarch64")
     assert Index.from_json(dumps(OCI_INDEX)).select().digest == D("arm64")
     only_amd64 = Index.from_json(dumps({**OCI_INDEX, "manifests": OCI_INDEX["manifests"][:1]}))
     with pytest.raises(NoMatchingManifestError, match="^no matching manifest for "

@@ -11,7 +11,7 @@ from imgkit.oci.platform import Platform, best, host, matches, parse, rank
 @pytest.fixture
 def amd64_host(monkeypatch):
     """Pretend to run on an x86-64 machine, so one-word specifiers are stable."""
-    monkeypatch.setattr(plat._platform_module, "machine", lambda: "x86_64")
+    monkeypatch.setattr(plat, "_machine", lambda: "x86_64")
 
 
 # text -> str() of the parsed platform, as containerd's Parse + Format give it
@@ -293,10 +293,10 @@ def test_host(machine, expected):
 
 
 def test_host_defaults_to_this_machine(monkeypatch):
-    monkeypatch.setattr(plat._platform_module, "machine", lambda: "aarch64")
+    monkeypatch.setattr(plat, "_machine", lambda: "aarch64")
     assert str(host()) == "linux/arm64/v8"
     assert str(parse("linux")) == "linux/arm64"  # containerd names no arm64 variant here
-    monkeypatch.setattr(plat._platform_module, "machine", lambda: "armv6l")
+    monkeypatch.setattr(plat, "_machine", lambda: "armv6l")
     assert str(parse("linux")) == "linux/arm/v6"
 
 
@@ -304,3 +304,9 @@ def test_host_always_runs_its_own_images():
     for machine, _ in HOST_CASES:
         me = host(machine)
         assert matches(me, me)
+
+
+def test_the_machine_is_what_platform_machine_says():
+    import platform
+
+    assert plat._machine() == platform.machine()

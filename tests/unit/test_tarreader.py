@@ -9,8 +9,9 @@ import tarfile
 import pytest
 from hostile_layers import MTIME, dir_, hardlink, link, reg, special, tar
 
+from imgkit.tarheader import META_LIMIT, checksum_matches
 from imgkit.tarlayer import Entry, write_tar
-from imgkit.tarreader import META_LIMIT, MetaTooLargeError, TarReader, checksum_matches
+from imgkit.tarreader import MetaTooLargeError, TarReader
 
 
 def tarfile_members(data: bytes) -> list[tuple]:
