@@ -22,6 +22,8 @@ from ..fileio import fsync_directory
 __all__ = ["BlobStore", "BlobWriter"]
 
 TEMP_PREFIX = ".partial-"
+#: A blob being written is flushed to disk every this many bytes (see ``BlobWriter.write``).
+WRITE_BEHIND = 8 << 20
 
 
 class BlobWriter:
@@ -46,14 +48,26 @@ class BlobWriter:
         self.file: BinaryIO = os.fdopen(fd, "wb")
         self.size = 0
         self._synced = False
+        self._pending = 0                # bytes written since the last flush to disk
 
     def write(self, data: bytes) -> int:
-        """Append ``data`` to the blob, hashing it on the way."""
+        """Append ``data`` to the blob, hashing it on the way.
+
+        Every ``WRITE_BEHIND`` bytes the file is flushed to disk (``fdatasync``)
+        while the rest still arrives, so the flush that ``commit`` needs at the
+        end has only the last few megabytes left to write.
+        """
         if self._hash is not None:
             self._hash.update(data)
         self.size += len(data)
         self._synced = False
-        return self.file.write(data)
+        written = self.file.write(data)
+        self._pending += len(data)
+        if self._pending >= WRITE_BEHIND:
+            self.file.flush()
+            os.fdatasync(self.file.fileno())
+            self._pending = 0
+        return written
 
     def sync(self) -> None:
         """Flush the bytes written so far to disk now, so ``commit`` has only to rename.

@@ -46,6 +46,22 @@ def test_an_abandoned_blob_write_leaves_nothing(store):
     assert store.blobs.partials() == [] and list(store.blobs) == []
 
 
+def test_a_big_blob_is_flushed_to_disk_as_it_is_written(store, monkeypatch):
+    from imgkit.store import blobs
+
+    flushed: list[int] = []
+    real = blobs.os.fdatasync
+    monkeypatch.setattr(blobs.os, "fdatasync", lambda fd: flushed.append(fd) or real(fd))
+    piece = bytes(range(256)) * 4096                       # 1 MiB
+    data = piece * (2 * blobs.WRITE_BEHIND // len(piece) + 3)
+    with store.blobs.writer(digest.compute(data)) as out:
+        for start in range(0, len(data), len(piece)):
+            out.write(data[start:start + len(piece)])
+        assert len(flushed) == 2                           # on the way, before commit
+        assert out.commit() == digest.compute(data)
+    assert store.blobs.read(digest.compute(data)) == data
+
+
 def test_a_failed_transaction_saves_nothing(filled):
     before = (filled.root / "imgkit.json").read_bytes()
     with pytest.raises(RuntimeError):
