@@ -72,3 +72,19 @@ def test_image_pull_quiet_prints_only_the_reference(hub, tmp_path):
 def test_a_failed_pull_is_one_line_on_stderr_and_status_1(hub, tmp_path, args, message):
     done = imgkit(tmp_path / "home", *args)
     assert (done.returncode, done.stdout, done.stderr) == (1, "", message + "\n")
+
+
+def test_pull_loads_only_what_a_pull_needs(hub, tmp_path):
+    # Each module here once slipped onto the pull's path and cost every `imgkit pull`
+    # milliseconds: the unpacker (for a default), tarfile, platform, html. (The light
+    # imgkit.widgets.auto is asked whether a notebook shows a live display: no ipywidgets.)
+    code = ("import sys; from imgkit.cli import command; "
+            f"sys.argv = ['imgkit', '--home', {str(tmp_path / 'home')!r}, 'pull', '-q', 'alpine']; "
+            "rc = command(); "
+            "unneeded = {'imgkit.unpack', 'tarfile', 'platform', 'html', 'graphviz', 'ipywidgets',"
+            " 'IPython', 'imgkit.widgets.pull'} & set(sys.modules); "
+            "print(rc, sorted(unneeded), file=sys.stderr)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.stderr.strip() == "0 []", done.stderr
+    assert done.stdout == "docker.io/library/alpine:latest\n"
