@@ -55,8 +55,8 @@ from .errors import CorruptLayerError, DigestMismatchError
 from .inflate import GUNZIP_ERRORS, gunzip_object
 from .oci.mediatypes import compression_of
 from .tarheader import BLOCK as _BLOCK
+from .tarheader import HEADER_ONLY, ZERO_BLOCK, checksum_matches, parse_number, parse_pax
 from .tarheader import META_LIMIT as _META_LIMIT
-from .tarheader import checksum_matches, parse_number, parse_pax
 
 __all__ = ["LayerIngest", "LayerFacts", "CorruptLayerError", "ingest_file"]
 
@@ -66,9 +66,6 @@ _THREAD_AT = 1 << 20        # blobs this big are decompressed on a worker thread
 _BATCH = 256 << 10          # smaller chunks are gathered into batches this big for it...
 _QUEUE = 4                  # ... and this many batches wait for it at most
 _BOMB_RATIO = 32            # past this ratio (tar / blob so far) feed() waits for each batch
-_ZERO_BLOCK = bytes(_BLOCK)
-_HEADER_ONLY = b"123456"    # links, devices, directories, FIFOs: never followed by data
-_NO_DATA = frozenset(_HEADER_ONLY)
 _PLAIN_KINDS = frozenset(b"0123457")    # the typeflags the fast header path reads
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -212,7 +209,7 @@ class _TarScanner(_Walker):
                 stored = int(size, 8)
                 entries += 1
                 content += stored
-                if kind in _NO_DATA:
+                if kind in HEADER_ONLY:
                     stored = 0
                 pad = -stored % _BLOCK
                 pos += _BLOCK + stored + pad
@@ -239,7 +236,7 @@ class _TarScanner(_Walker):
         elif self._sparse_after >= 0:        # an old GNU sparse map goes on in this block
             if not block[504]:
                 self._skip, self._sparse_after = self._sparse_after, -1
-        elif block == _ZERO_BLOCK:
+        elif block == ZERO_BLOCK:
             self._need = 0 if self._zero_seen else _BLOCK
             self._zero_seen = True
         elif self._zero_seen:
@@ -269,7 +266,7 @@ class _TarScanner(_Walker):
         if typeflag == b"S":
             counted_size = _number(block[483:495])
         name = records.get(b"path") or block[:100].split(b"\0", 1)[0]
-        stored = 0 if typeflag in _HEADER_ONLY or (typeflag == b"\0" and name.endswith(b"/")) else size
+        stored = 0 if typeflag[0] in HEADER_ONLY or (typeflag == b"\0" and name.endswith(b"/")) else size
         if stored < 0 or counted_size < 0:
             raise _Broken(f"a tar entry has a negative size (at byte {offset})")
         self.entries += 1

@@ -11,11 +11,16 @@ from __future__ import annotations
 
 import zlib
 
-__all__ = ["BLOCK", "META_LIMIT", "parse_number", "parse_pax", "checksum_matches", "octal"]
+__all__ = ["BLOCK", "ZERO_BLOCK", "META_LIMIT", "HEADER_ONLY", "parse_number", "parse_pax",
+           "checksum_matches", "octal"]
 
 BLOCK = 512
+ZERO_BLOCK = bytes(BLOCK)
 #: Go's archive/tar (so Docker) refuses bigger PAX records or long names.
 META_LIMIT = 1 << 20
+#: Typeflags never followed by data, whatever their size field says: hard links, symlinks,
+#: devices, directories, FIFOs (Go's isHeaderOnlyType). A set of byte values: ``kind[0] in``.
+HEADER_ONLY = frozenset(b"123456")
 _HIGH = bytes(range(128, 256))
 
 

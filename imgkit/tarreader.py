@@ -37,12 +37,10 @@ from __future__ import annotations
 import tarfile
 from typing import Callable, Iterator
 
-from .tarheader import BLOCK, META_LIMIT, checksum_matches, octal, parse_pax
+from .tarheader import BLOCK, HEADER_ONLY, META_LIMIT, ZERO_BLOCK, checksum_matches, octal, parse_pax
 
 __all__ = ["Member", "TarReader", "MetaTooLargeError"]
 
-_ZERO_BLOCK = bytes(BLOCK)
-_HEADER_ONLY = frozenset(b"123456")      # links, devices, directories, FIFOs: never followed by data
 _USTAR = b"ustar\x0000"
 
 
@@ -184,10 +182,10 @@ class TarReader:
                                             f"header, at byte {self.offset}")
                 raise StopIteration      # a clean end at a block boundary, as Go allows
             block = self._take(BLOCK, "a header")
-            if block == _ZERO_BLOCK:
+            if block == ZERO_BLOCK:
                 if not self._fill(BLOCK) and len(self._buf) == self._pos:
                     raise StopIteration
-                if self._take(BLOCK, "the end of the archive") == _ZERO_BLOCK:
+                if self._take(BLOCK, "the end of the archive") == ZERO_BLOCK:
                     raise StopIteration
                 raise tarfile.ReadError(f"a zero block inside the tar, before byte {self.offset}")
             member = self._header(block, pending)
@@ -238,7 +236,7 @@ class TarReader:
                 raise tarfile.ReadError(f"a PAX record is not a number (at byte {at})") from None
         if kind == b"\0":
             kind = b"5" if name.endswith(b"/") else b"0"
-        stored = 0 if kind in _HEADER_ONLY else size
+        stored = 0 if kind[0] in HEADER_ONLY else size
         if stored < 0:
             raise tarfile.ReadError(f"a tar entry has a negative size (at byte {at})")
         self._left, self._pad = stored, -stored % BLOCK

@@ -242,7 +242,7 @@ class _Loader:
     def __init__(self, host: Host, reader: BundleReader, platform: str | None):
         self.host, self.store, self.reader = host, host.store, reader
         self.platform = platform if platform is not None else host.platform
-        self.max_bytes = host.layer_limits().max_bytes
+        self.max_bytes = host.max_layer_size
         self.written: set[str] = set()      # blobs this load added (removed again on failure)
 
     def run(self) -> LoadResult:

@@ -61,10 +61,15 @@ class Host:
             return (float(self._timeout), float(self._timeout))
         return (float(self._timeout[0]), float(self._timeout[1]))
 
+    @property
+    def max_layer_size(self) -> int:
+        """The most bytes one layer may decompress to (``$IMGKIT_MAX_LAYER_SIZE``, else 4 GiB)."""
+        return config.max_layer_size()
+
     def layer_limits(self):
-        """Return the ``imgkit.unpack.Limits`` a layer must keep to (``$IMGKIT_MAX_LAYER_SIZE``)."""
+        """Return the ``imgkit.unpack.Limits`` a layer must keep to (``max_layer_size``)."""
         from ..unpack import Limits
-        return Limits(max_bytes=config.max_layer_size())
+        return Limits(max_bytes=self.max_layer_size)
 
     def registry_clients(self, domain: str) -> list:
         """Return the registry clients a pull from ``domain`` tries, in order.

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .. import config
 from .. import digest as digests
 from .. import reference as references
 from ..errors import (
@@ -206,7 +205,7 @@ class _Puller:
         self.events: list[ProgressEvent] = []
         self.warnings: list[str] = []
         # Read now, so a bad $IMGKIT_MAX_LAYER_SIZE is said before anything is downloaded.
-        self.max_layer_size = config.max_layer_size()   # the bound `create` keeps to, unpack unimported
+        self.max_layer_size = host.max_layer_size      # the bound `create` keeps to
 
     def emit(self, event: ProgressEvent) -> None:
         self.events.append(event)

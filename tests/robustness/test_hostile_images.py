@@ -259,7 +259,8 @@ def test_the_layer_limit_setting(monkeypatch, tmp_path):
     for value, size in (("", 4 << 30), ("1000", 1000), ("16MiB", 16 << 20), ("2 GiB", 2 << 30),
                         ("512k", 512 << 10)):
         monkeypatch.setenv("IMGKIT_MAX_LAYER_SIZE", value)
-        assert config.max_layer_size() == size == Host(tmp_path).layer_limits().max_bytes
+        assert config.max_layer_size() == size == Host(tmp_path).layer_limits().max_bytes \
+            == Host(tmp_path).max_layer_size
     for value in ("lots", "-5", "12XB", "0", "²", "1.5GiB"):
         monkeypatch.setenv("IMGKIT_MAX_LAYER_SIZE", value)
         with pytest.raises(ConfigError, match="IMGKIT_MAX_LAYER_SIZE must be"):

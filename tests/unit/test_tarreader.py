@@ -72,6 +72,19 @@ def written(fmt: int, **options) -> bytes:
     return out.getvalue()
 
 
+def sized_header_only_entries() -> bytes:
+    """Links, a directory and a FIFO whose size fields claim data: none follows them."""
+    blocks = b""
+    for name, kind, target in (("d", tarfile.DIRTYPE, ""), ("s", tarfile.SYMTYPE, "t"),
+                               ("h", tarfile.LNKTYPE, "f"), ("p", tarfile.FIFOTYPE, "")):
+        info = tarfile.TarInfo(name)
+        info.type, info.linkname, info.size, info.mtime = kind, target, 1024, MTIME
+        blocks += info.tobuf(tarfile.USTAR_FORMAT)
+    last = tarfile.TarInfo("after")
+    last.size, last.mtime = 3, MTIME
+    return blocks + last.tobuf(tarfile.USTAR_FORMAT) + b"abc" + bytes(509) + bytes(1024)
+
+
 CORPUS = {
     "ustar": written(tarfile.USTAR_FORMAT),
     "gnu": written(tarfile.GNU_FORMAT),
@@ -86,6 +99,7 @@ CORPUS = {
                           special("dev/sda", tarfile.BLKTYPE), reg("a/" + "b" * 300)),
     "hostile-gnu": tar(reg("x" * 150), link("s", "t" * 150), fmt=tarfile.GNU_FORMAT),
     "empty": write_tar([]),
+    "sized-header-only": sized_header_only_entries(),
 }
 
 
