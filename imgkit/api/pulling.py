@@ -274,8 +274,7 @@ class _Puller:
             raise ManifestError(f"unsupported media type {config_descriptor.media_type}")
         image_id = config_descriptor.digest
         resolved = ref.digest or top.digest
-        config_bytes: bytes | None = None
-        config: ImageConfig | None = None
+        config = _Config(client, repository, config_descriptor)
         outcomes: list[LayerOutcome] = []
         fetched = 0
         for attempt in range(1, RECORD_ATTEMPTS + 1):
@@ -287,17 +286,13 @@ class _Puller:
                 actual = Platform(known.os, known.architecture, known.variant)
                 outcomes = []       # nothing was needed (any earlier attempt's lines stand)
             else:
-                if config_bytes is None:
-                    config_bytes = _fetch_config(client, repository, config_descriptor)
-                    config = ImageConfig.from_json(config_bytes)
-                assert config is not None
-                actual = config.platform
                 facts, outcomes, got = pull_layers(
-                    client, repository, document.layers, list(config.diff_ids), self.store,
+                    client, repository, document.layers, config.diff_ids, self.store,
                     records, self.emit, max_uncompressed=self.max_layer_size)
                 fetched += got
+                actual = config.parsed().platform
                 self.store.blobs.put(manifest.data, digests.compute(manifest.data))
-                self.store.blobs.put(config_bytes, image_id)
+                self.store.blobs.put(config.data, image_id)
             if attempt == 1:
                 self.emit(ProgressEvent(f"Digest: {resolved}"))
             # ...then check it again under the store's lock before recording. rmi and prune
@@ -311,7 +306,7 @@ class _Puller:
                         if any(not self.store.blobs.has(digest) for digest in needed):
                             raise _Vanished()
                         add_image(self.store, records, manifest=manifest.data,
-                                  manifest_media_type=document.media_type, config=config_bytes,
+                                  manifest_media_type=document.media_type, config=config.data,
                                   layers=facts)
                     elif image_id not in records.images:
                         raise _Vanished()
@@ -329,6 +324,28 @@ class _Puller:
                 f"WARNING: image with reference {ref.familiar_name} was found but does not "
                 f"match the specified platform: wanted {self.platform}, actual: {actual}")
         return PulledTag(str(ref), image_id, resolved, updated, tuple(outcomes), fetched)
+
+
+class _Config:
+    """An image's config, fetched the first time it is needed, then kept.
+
+    A cold pull needs it only to check the layers' diff_ids, so ``pull_layers``
+    fetches it once the downloads have started - as Docker does.
+    """
+
+    def __init__(self, client, repository: str, descriptor):
+        self._client, self._repository, self._descriptor = client, repository, descriptor
+        self._parsed: ImageConfig | None = None
+        self.data = b""
+
+    def parsed(self) -> ImageConfig:
+        if self._parsed is None:
+            data = _fetch_config(self._client, self._repository, self._descriptor)
+            self._parsed, self.data = ImageConfig.from_json(data), data
+        return self._parsed
+
+    def diff_ids(self) -> list[str]:
+        return list(self.parsed().diff_ids)
 
 
 class _Vanished(Exception):

@@ -31,7 +31,8 @@ lesson must print the same transcript every time. So the status lines of
 downloads are reported in a fixed order - the order they would finish in if
 every download ran at the same speed (small layers first) - each as soon as
 it and the layers predicted before it are done. Byte progress is reported
-live.
+live, as Docker's progress reader does it: every 512 kB (1% of a smaller
+blob), at most once in 100 ms, and always when the last byte is in.
 """
 
 from __future__ import annotations
@@ -39,22 +40,27 @@ from __future__ import annotations
 import heapq
 import queue
 import threading
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .. import digest as digests
 from ..errors import DigestMismatchError, LayerTooLargeError, ManifestError
 from ..events import ProgressEvent
-from ..layerstream import LayerIngest
+from ..layerstream import LayerIngest, ingest_file
 from ..oci import Descriptor, mediatypes
 from ..store import LayerFacts
 
-__all__ = ["MAX_CONCURRENT_DOWNLOADS", "PROGRESS_EVERY", "LayerOutcome", "finishing_order",
-           "pull_layers", "ROOTFS_MISMATCH"]
+__all__ = ["MAX_CONCURRENT_DOWNLOADS", "PROGRESS_EVERY", "PROGRESS_INTERVAL", "LayerOutcome",
+           "finishing_order", "pull_layers", "ROOTFS_MISMATCH"]
 
 #: Docker's default ``max-concurrent-downloads``.
 MAX_CONCURRENT_DOWNLOADS = 3
-#: Bytes between two "Downloading" updates of one layer (Docker's progress reader: 512 kB).
+#: Bytes between two "Downloading" updates of one layer (Docker's progress reader: 512 kB,
+#: or 1% of a smaller blob)...
 PROGRESS_EVERY = 512 * 1024
+#: ... and seconds between two of them at least (its rate limiter), bar the last one.
+PROGRESS_INTERVAL = 0.1
 #: moby's error when the layers and the config's rootfs disagree.
 ROOTFS_MISMATCH = "layers from manifest don't match image configuration"
 
@@ -80,8 +86,8 @@ class _Cancelled(Exception):
 class _Layer:
     index: int
     descriptor: Descriptor
-    diff_id: str
     short: str
+    diff_id: str = ""                   # the config's, once it is in
     source: _Layer | None = None        # an identical blob lower in this manifest
     facts: LayerFacts | None = None
     complete: bool = False              # "Download complete" was reported
@@ -126,29 +132,36 @@ def present_layers(records, has_blob, blob_digests: list[str], chain_ids: list[s
     return present
 
 
-def pull_layers(client, repository: str, layers: tuple[Descriptor, ...], diff_ids: list[str],
+def pull_layers(client, repository: str, layers: tuple[Descriptor, ...],
+                diff_ids: Sequence[str] | Callable[[], Sequence[str]],
                 store, records, emit, *, concurrency: int = MAX_CONCURRENT_DOWNLOADS,
                 max_uncompressed: int | None = None
                 ) -> tuple[list[LayerFacts], list[LayerOutcome], int]:
     """Bring every layer of a manifest into the store; return facts, outcomes and bytes fetched.
 
-    ``diff_ids`` are the config's ``rootfs.diff_ids`` (one per layer);
-    ``records`` a snapshot of the store's records (which layers exist);
-    ``emit`` receives each ``ProgressEvent``. On any failure every
-    temporary file is removed, no blob is added, and the error is raised.
-    ``max_uncompressed`` bounds the bytes one layer may decompress to.
+    ``diff_ids`` are the config's ``rootfs.diff_ids`` (one per layer), or a
+    function that fetches the config and returns them: then, as Docker does,
+    the config is fetched while the layers download - unless the bottom
+    layer's blob is stored, when "Already exists" must be decided (by
+    ChainID) before anything is downloaded. ``records`` is a snapshot of the
+    store's records (which layers exist); ``emit`` receives each
+    ``ProgressEvent``. On any failure every temporary file is removed, no
+    blob is added, and the error is raised. ``max_uncompressed`` bounds the
+    bytes one layer may decompress to.
     """
-    if len(diff_ids) != len(layers):
-        raise ManifestError(f"{ROOTFS_MISMATCH}: the manifest has {len(layers)} layers, "
-                            f"the config {len(diff_ids)} diff_ids")
     for descriptor in layers:
         if descriptor.media_type not in mediatypes.LAYER_TYPES:
             raise ManifestError(f"unsupported media type {descriptor.media_type}")
-    stack = [_Layer(i, d, diff_id, digests.short(d.digest))
-             for i, (d, diff_id) in enumerate(zip(layers, diff_ids, strict=True))]
-    chain_ids = digests.chain_ids(diff_ids)
-
-    present = present_layers(records, store.blobs.has, [d.digest for d in layers], chain_ids)
+    stack = [_Layer(i, d, digests.short(d.digest)) for i, d in enumerate(layers)]
+    fetch = diff_ids if callable(diff_ids) else None
+    present, chain_ids = 0, []
+    if fetch is None or (layers and store.blobs.has(layers[0].digest)):
+        # Without the bottom blob nothing can "Already exist" (present_layers), so the
+        # config may still be on its way; with it, the ChainIDs decide.
+        _set_diff_ids(stack, diff_ids() if fetch is not None else diff_ids)
+        fetch = None
+        chain_ids = digests.chain_ids([layer.diff_id for layer in stack])
+        present = present_layers(records, store.blobs.has, [d.digest for d in layers], chain_ids)
     for layer, chain_id in zip(stack[:present], chain_ids, strict=False):
         known = records.layers[chain_id]
         emit(ProgressEvent("Already exists", layer.short))
@@ -163,9 +176,6 @@ def pull_layers(client, repository: str, layers: tuple[Descriptor, ...], diff_id
         # Docker downloads a blob listed twice once, and says nothing of the copy.
         source = first_of.get(layer.descriptor.digest)
         if source is not None:
-            if source.diff_id != layer.diff_id:     # one blob cannot unpack to two tars
-                raise DigestMismatchError(layer.diff_id, source.diff_id,
-                                          f"{ROOTFS_MISMATCH}: layer {layer.short}")
             layer.source = source
             continue
         first_of[layer.descriptor.digest] = layer
@@ -174,9 +184,15 @@ def pull_layers(client, repository: str, layers: tuple[Descriptor, ...], diff_id
     for layer in downloads[concurrency:]:
         emit(ProgressEvent("Waiting", layer.short))
 
+    downloader = _Downloads(client, repository, store, emit, concurrency, max_uncompressed)
+    if fetch is None:
+        _check_copies(stack)
+        downloader.diff_ids_known.set()
     if downloads:
-        _Downloads(client, repository, store, emit, concurrency,
-                   max_uncompressed).run(stack, present, downloads)
+        downloader.run(stack, present, downloads,
+                       None if fetch is None else lambda: _set_diff_ids(stack, fetch()))
+    elif fetch is not None:
+        _set_diff_ids(stack, fetch())
 
     facts = []
     for layer in stack:
@@ -190,6 +206,23 @@ def pull_layers(client, repository: str, layers: tuple[Descriptor, ...], diff_id
     outcomes = [LayerOutcome(layer.short, layer.descriptor.digest, layer.status,
                              layer.descriptor.size) for layer in stack]
     return facts, outcomes, sum(layer.facts.size for layer in downloads if layer.facts)
+
+
+def _set_diff_ids(stack: list[_Layer], diff_ids: Sequence[str]) -> None:
+    """Give each layer its diff_id from the config, which must name one per layer."""
+    if len(diff_ids) != len(stack):
+        raise ManifestError(f"{ROOTFS_MISMATCH}: the manifest has {len(stack)} layers, "
+                            f"the config {len(diff_ids)} diff_ids")
+    for layer, diff_id in zip(stack, diff_ids, strict=True):
+        layer.diff_id = diff_id
+
+
+def _check_copies(stack: list[_Layer]) -> None:
+    """A blob listed twice must be listed with one diff_id: one blob cannot unpack to two tars."""
+    for layer in stack:
+        if layer.source is not None and layer.source.diff_id != layer.diff_id:
+            raise DigestMismatchError(layer.diff_id, layer.source.diff_id,
+                                      f"{ROOTFS_MISMATCH}: layer {layer.short}")
 
 
 class _Downloads:
@@ -219,8 +252,13 @@ class _Downloads:
         self.lock = threading.Lock()      # guards `writing` and `writers`, and `cancel` with them
         self.writing: set = set()         # temporary blobs being written
         self.writers: list = []           # verified, waiting to be committed
+        # Set once every layer has its diff_id (at once, or when the config is in), and
+        # on an abort: a verified download compares its diff_id only after it.
+        self.diff_ids_known = threading.Event()
 
-    def run(self, stack: list[_Layer], present: int, downloads: list[_Layer]) -> None:
+    def run(self, stack: list[_Layer], present: int, downloads: list[_Layer],
+            fetch_diff_ids: Callable[[], None] | None = None) -> None:
+        """Download, report and commit; ``fetch_diff_ids`` (the config) runs once they started."""
         predicted = [downloads[p] for p in finishing_order(
             [layer.descriptor.size for layer in downloads], self.concurrency)]
         reported = 0            # how many of `predicted` have said "Download complete"
@@ -232,6 +270,10 @@ class _Downloads:
             for number in range(min(self.concurrency, len(downloads))):
                 threading.Thread(target=self._work, args=(todo,), daemon=True,
                                  name=f"imgkit-pull-{number}").start()
+            if fetch_diff_ids is not None:
+                fetch_diff_ids()
+                _check_copies(stack)
+                self.diff_ids_known.set()
             remaining = len(downloads)
             while remaining:
                 kind, layer, value = self.messages.get()
@@ -278,6 +320,7 @@ class _Downloads:
     def _abort(self) -> None:
         with self.lock:
             self.cancel.set()
+            self.diff_ids_known.set()
             writers = [*self.writing, *self.writers]
             self.writing.clear()
             self.writers = []
@@ -309,11 +352,10 @@ class _Downloads:
         try:
             # `with`: an ingest given up on stops its decompressing thread at once.
             with LayerIngest(descriptor.digest, descriptor.media_type, sink=writer,
-                             expected_diff_id=layer.diff_id,
                              expected_size=descriptor.size) as ingest, \
                     self.client.open_blob(self.repository, descriptor.digest,
                                           descriptor.size, check_digest=False) as stream:
-                told = 0
+                told, every, quiet_until = 0, _progress_step(descriptor.size), 0.0
                 for chunk in stream:
                     if self.cancel.is_set():
                         raise _Cancelled()
@@ -321,10 +363,23 @@ class _Downloads:
                     if self.max_uncompressed is not None and \
                             ingest.uncompressed_size > self.max_uncompressed:
                         raise _bomb(descriptor.digest, self.max_uncompressed)
-                    if ingest.size - told >= PROGRESS_EVERY or ingest.size == descriptor.size:
-                        told = ingest.size
-                        self.messages.put(("progress", layer, told))
+                    if ingest.size - told > every or ingest.size == descriptor.size:
+                        told, now = ingest.size, time.monotonic()
+                        if now >= quiet_until or told == descriptor.size:
+                            quiet_until = now + PROGRESS_INTERVAL
+                            self.messages.put(("progress", layer, told))
                 facts = ingest.finish()
+            self.diff_ids_known.wait()      # the config may still be on its way
+            if self.cancel.is_set():
+                raise _Cancelled()
+            if facts.diff_id != layer.diff_id:
+                if layer.diff_id.partition(":")[0] == facts.diff_id.partition(":")[0]:
+                    raise DigestMismatchError(layer.diff_id, facts.diff_id,
+                                              f"layer {facts.digest} diff_id")
+                # The config names the tar by another algorithm (sha512...): hash it that way.
+                writer.file.flush()
+                facts = ingest_file(writer.path, descriptor.digest, descriptor.media_type,
+                                    expected_diff_id=layer.diff_id, expected_size=descriptor.size)
             writer.sync()        # here, so flushing this layer overlaps the other downloads
         except BaseException as exc:
             writer.abort()
@@ -341,6 +396,11 @@ class _Downloads:
         self.messages.put(("done", layer, LayerFacts(
             facts.digest, descriptor.media_type, facts.diff_id, facts.size,
             facts.uncompressed_size, facts.content_size)))
+
+
+def _progress_step(size: int) -> int:
+    """Bytes between two progress updates of a blob of ``size`` bytes, as moby's progress reader."""
+    return min(PROGRESS_EVERY, int(0.01 * size)) if size > 0 else PROGRESS_EVERY
 
 
 def _bomb(digest: str, limit: int) -> LayerTooLargeError:

@@ -120,3 +120,72 @@ def test_the_listener_is_called_from_the_thread_that_pulls(host):
     threads = set()
     pull("busybox", host=host, listener=lambda event: threads.add(threading.current_thread()))
     assert threads == {threading.current_thread()}
+
+
+class _CallLog:
+    """Wrap a client's config fetch and blob opens to see which came first.
+
+    The config fetch waits (a few seconds at most) for a layer download to
+    begin: a pull that fetches the config first would wait in vain.
+    """
+
+    def __init__(self, monkeypatch, wait: float):
+        self.layer_opened = threading.Event()
+        self.config_after_a_layer: list[bool] = []
+        get_blob, open_blob = RegistryClient.get_blob, RegistryClient.open_blob
+
+        def logged_get_blob(client, repository, digest, *args, **kwargs):
+            self.config_after_a_layer.append(self.layer_opened.wait(wait))
+            return get_blob(client, repository, digest, *args, **kwargs)
+
+        def logged_open_blob(client, *args, **kwargs):
+            self.layer_opened.set()
+            return open_blob(client, *args, **kwargs)
+
+        monkeypatch.setattr(RegistryClient, "get_blob", logged_get_blob)
+        monkeypatch.setattr(RegistryClient, "open_blob", logged_open_blob)
+
+
+@pytest.mark.registry
+def test_a_cold_pull_fetches_the_config_while_the_layers_download(spare_client, tmp_path,
+                                                                   monkeypatch):
+    built = small_image("config-alongside")
+    push_built(spare_client, "test/alongside", built, "v1")
+    calls = _CallLog(monkeypatch, wait=5)
+    result = pull(f"{spare_client.domain}/test/alongside:v1", host=Host(tmp_path / "home"))
+    assert calls.config_after_a_layer == [True]
+    assert [x.status for x in result.layers] == ["Pull complete", "Pull complete"]
+
+
+@pytest.mark.registry
+def test_the_config_comes_first_when_the_bottom_layer_may_already_exist(spare_client, tmp_path,
+                                                                         monkeypatch):
+    base = small_image("config-first", sizes=(3000,))
+    child = (ImageBuilder(base=base)
+             .add_layer([Entry.file("top", b"top")], created_by="COPY top /").build())
+    push_built(spare_client, "test/first-base", base, "v1")
+    push_built(spare_client, "test/first-child", child, "v1")
+    host = Host(tmp_path / "home")
+    pull(f"{spare_client.domain}/test/first-base:v1", host=host)
+    calls = _CallLog(monkeypatch, wait=0.5)
+    result = pull(f"{spare_client.domain}/test/first-child:v1", host=host)
+    # "Already exists" is decided by ChainID, from the config, before any download begins.
+    assert calls.config_after_a_layer == [False]
+    assert [x.status for x in result.layers] == ["Already exists", "Pull complete"]
+
+
+@pytest.mark.registry
+def test_diff_ids_of_another_algorithm_are_checked_once_the_config_is_in(spare_client, tmp_path):
+    built = small_image("sha512-diff-ids")
+    sha512 = [digests.compute(layer.tar, "sha512") for layer in built.layers]
+    ref = push_relabelled(spare_client, "test/sha512", built, sha512)
+    host = Host(tmp_path / "home")
+    pull(ref, host=host)
+    records = host.store.records()
+    assert [records.layers[chain].diff_id for chain in records.images[next(iter(records.images))]
+            .layers] == sha512
+    lying = push_relabelled(spare_client, "test/sha512-lies", built,
+                            [sha512[0], digests.compute(b"something else", "sha512")])
+    with pytest.raises(DigestMismatchError, match="^layers from manifest don't match image "
+                                                   "configuration: layer "):
+        pull(lying, host=Host(tmp_path / "other"))
