@@ -78,9 +78,8 @@ def test_pull_loads_only_what_a_pull_needs(hub, tmp_path):
     # Each module here once slipped onto the pull's path and cost every `imgkit pull`
     # milliseconds: the unpacker (for a default), tarfile, platform, html. (The light
     # imgkit.widgets.auto is asked whether a notebook shows a live display: no ipywidgets.)
-    code = ("import sys; from imgkit.cli import command; "
-            f"sys.argv = ['imgkit', '--home', {str(tmp_path / 'home')!r}, 'pull', '-q', 'alpine']; "
-            "rc = command(); "
+    code = ("import sys; from imgkit.cli import main; "
+            f"rc = main(['--home', {str(tmp_path / 'home')!r}, 'pull', '-q', 'alpine']); "
             "unneeded = {'imgkit.unpack', 'tarfile', 'platform', 'html', 'graphviz', 'ipywidgets',"
             " 'IPython', 'imgkit.widgets.pull'} & set(sys.modules); "
             "print(rc, sorted(unneeded), file=sys.stderr)")
