@@ -439,10 +439,12 @@ class _TarSide:
         self.stopped = False
         self.reader: _Worker | None = None   # hashes and reads the tar, once threaded
         self._decoder: _Decoder = _DECODERS[compression](self._take)
+        self._out: list[bytes] = []          # tar pieces not yet handed to the reader
+        self._out_size = 0
 
     def threaded(self) -> _Worker:
         """Start the inflating worker and the reader behind it; return the inflater."""
-        self.reader = _Worker(self, self.read, "imgkit-layer-read")
+        self.reader = _Worker(self, self.read_all, "imgkit-layer-read")
         return _Worker(self, self.decode, "imgkit-layer-inflate", after=self.reader)
 
     def decode(self, chunk: bytes) -> None:
@@ -451,6 +453,7 @@ class _TarSide:
                 self._decoder.decode(chunk)
             except _Broken as error:
                 self.broken = str(error)
+        self._pass_on()
 
     def _take(self, piece: bytes) -> None:
         if self.stopped:
@@ -458,8 +461,24 @@ class _TarSide:
         self.size += len(piece)
         if self.reader is None:
             self.read(piece)
-        else:
-            self.reader.queue.put(piece)
+            return
+        # Pieces go to the reader a batch at a time (what one chunk inflated to, a _PIECE at
+        # most): one hand-over - one wake-up of the reader - per piece cost more than the hashing.
+        if self._out_size + len(piece) > _PIECE:
+            self._pass_on()
+        self._out.append(piece)
+        self._out_size += len(piece)
+
+    def _pass_on(self) -> None:
+        if self._out:
+            assert self.reader is not None
+            self.reader.queue.put(self._out)
+            self._out, self._out_size = [], 0
+
+    def read_all(self, pieces: list[bytes]) -> None:
+        """Hash pieces of the tar and read their headers (the reader's work)."""
+        for piece in pieces:
+            self.read(piece)
 
     def read(self, piece: bytes) -> None:
         """Hash a piece of the tar and read its headers."""
@@ -492,10 +511,11 @@ class _Worker:
     stage when it ends itself (it is the only one feeding it).
     """
 
-    def __init__(self, side: _TarSide, handle: Callable[[bytes], None], name: str,
+    def __init__(self, side: _TarSide, handle: Callable[[Any], None], name: str,
                  after: _Worker | None = None):
         self.side, self.handle, self.after = side, handle, after
-        self.queue: queue.Queue[bytes | None] = queue.Queue(_QUEUE)
+        # bytes (a batch of the blob) for the inflater, lists of tar pieces for the reader
+        self.queue: queue.Queue[Any] = queue.Queue(_QUEUE)
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name=name, daemon=True)
         self.thread.start()
