@@ -44,3 +44,18 @@ def test_a_reader_that_leaves_early_is_not_an_error(tmp_path):
     reader.stdout.close()
     assert reader.wait(timeout=60) == 0
     assert reader.stderr.read() == b""
+
+
+def test_no_collection_walks_the_objects_a_command_imports(tmp_path):
+    # Python's default would collect some 20-50 times while a command imports its modules.
+    code = ("import gc, sys\n"
+            "from imgkit.cli import command\n"
+            "collections = []\n"
+            "gc.callbacks.append(lambda phase, info: phase == 'stop' and collections.append(1))\n"
+            "import atexit\n"
+            "atexit.register(lambda: sys.stderr.write(f'{len(collections)} collections\\n'))\n"
+            f"sys.argv = ['imgkit', '--home', {str(tmp_path / 'home')!r}, 'images']\n"
+            "sys.exit(command())\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert (done.returncode, done.stderr) == (0, "0 collections\n")
