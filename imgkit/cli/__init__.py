@@ -108,18 +108,19 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def command() -> int:
-    """The ``imgkit`` program (and ``python -m imgkit``): ``main``, then a quick exit.
+    """The ``imgkit`` program (and ``python -m imgkit``): ``main``, with Python's own costs cut.
 
-    Its garbage is collected far less often than Python's default (see below).
-    A finished command's last cost is Python's: on its way out the interpreter
-    tears down every module and object the command's imports made (requests,
-    imgkit: 10-25 ms of a 0.6 s pull), memory the system takes back anyway.
-    Nothing is left to write by then - every file imgkit writes is closed,
-    flushed and synced before ``main`` returns - so once the exit handlers
-    have run (coverage, logging) and standard output is flushed, the process
-    ends at once. If a thread that is not a daemon still runs, Python's own
-    exit (which waits for it) is kept, with the objects frozen (``gc.freeze``)
-    so that its last collection skips them.
+    Two costs of a short command are the interpreter's, not the command's.
+    Its garbage collector walks the objects start-up made over and over
+    while they are made (see below). And on its way out it tears down every
+    module and object (requests, imgkit: 10-25 ms of a 0.6 s pull), memory
+    the system takes back anyway. Nothing is left to write by then - every
+    file imgkit writes is closed, flushed and synced before ``main`` returns
+    - so once the exit handlers have run (coverage, logging, temporary
+    directories) and standard output is flushed, the process ends at once.
+    If a thread that is not a daemon still runs, Python's own exit (which
+    waits for it) is kept, with the objects frozen (``gc.freeze``) so that
+    its last collection skips them.
     """
     import atexit
     import gc
