@@ -141,6 +141,9 @@ SCENARIOS: dict[str, Scenario] = {
                                         requests={BLOB_BIG: (3, 3)}, resumes=True),
     "stall-before-answer-once": Scenario([rule("GET", BLOB_BIG, "stall", stall=STALL, times=1)],
                                          requests={BLOB_BIG: (2, 2)}, timeout=True),
+    # The config is fetched while the layers download: they wait for it, then verify.
+    "stall-config-once": Scenario([rule("GET", BLOB_CONFIG, "stall", stall=STALL, times=1)],
+                                  requests={BLOB_CONFIG: (2, 2), BLOB_BIG: (1, 1)}, timeout=True),
     "stall-mid-body-once": Scenario([rule("GET", BLOB_BIG, "stall-body", keep=HALF, stall=STALL,
                                           times=1)],
                                     requests={BLOB_BIG: (2, 2)}, resumes=True, timeout=True),
@@ -188,6 +191,11 @@ SCENARIOS: dict[str, Scenario] = {
     "stall-before-answer-always": Scenario([rule("GET", MANIFEST, "stall", stall=STALL)],
                                            error="cannot reach registry {registry}: timed out",
                                            requests={MANIFEST: (3, 3)}, timeout=True),
+    # ... and when it never comes, the downloads already under way are thrown away.
+    "stall-config-always": Scenario([rule("GET", BLOB_CONFIG, "stall", stall=STALL)],
+                                    error="cannot reach registry {registry}: timed out",
+                                    requests={BLOB_CONFIG: (3, 3), BLOB_BIG: (0, 1)},
+                                    timeout=True),
     "stall-mid-body-always": Scenario([rule("GET", BLOB_BIG, "stall-body", keep=HALF, stall=STALL,
                                             times=1),
                                        rule("GET", BLOB_BIG, "stall-body", keep=0, stall=STALL)],
