@@ -5,7 +5,7 @@
 No registry, no store: the layer blobs are fed from memory in 1 MiB chunks,
 as a pull feeds them. Variants run alternately, round by round:
 
-* ``full parser``: every tar header through ``_TarScanner._header`` (the
+* ``full parser``: every tar header through ``TarScanner._header`` (the
   fast path for ordinary ustar headers switched off) - per-entry cost of the scan;
 * ``one thread``: no worker thread (``_THREAD_AT`` out of reach): decompress,
   hash and scan in the feeding thread;
@@ -32,7 +32,7 @@ from unittest import mock
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from imgkit import layerstream  # noqa: E402
+from imgkit import blobdecode, layerstream, tarscan  # noqa: E402
 
 CHUNK = 1 << 20
 
@@ -92,12 +92,12 @@ VARIANTS = {
 def patched(stack: ExitStack, fast_scan: bool = True, thread: bool = True,
             slices: bool = True) -> None:
     if not fast_scan:
-        stack.enter_context(mock.patch.object(layerstream._TarScanner, "_plain_headers",
+        stack.enter_context(mock.patch.object(tarscan.TarScanner, "_plain_headers",
                                               lambda self, data, pos: pos))
     if not thread:
         stack.enter_context(mock.patch.object(layerstream, "_THREAD_AT", 1 << 62))
     if not slices:
-        stack.enter_context(mock.patch.object(layerstream, "_IN_SLICE", 1 << 62))
+        stack.enter_context(mock.patch.object(blobdecode, "IN_SLICE", 1 << 62))
 
 
 def main(argv=None) -> None:
@@ -133,13 +133,13 @@ def scan_cost(layer: dict, rounds: int) -> None:
     """CPU per tar entry of the scan alone, fast path on and off, on layer 1's tar."""
     from isal import isal_zlib
     tar = isal_zlib.decompress(layer["blob"], 31)
-    pieces = [tar[start:start + layerstream._PIECE] for start in range(0, len(tar), layerstream._PIECE)]
+    pieces = [tar[start:start + blobdecode.PIECE] for start in range(0, len(tar), blobdecode.PIECE)]
     costs: dict[str, list[float]] = {"fast path": [], "full parser": []}
     for _ in range(rounds):
         for name in costs:
             with ExitStack() as stack:
                 patched(stack, fast_scan=name == "fast path")
-                scanner = layerstream._TarScanner()
+                scanner = tarscan.TarScanner()
                 start = time.process_time()
                 for piece in pieces:
                     scanner.feed(piece)

@@ -21,7 +21,7 @@ import zstandard
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from imgkit import inflate, layerstream
+from imgkit import inflate, layerstream, streamwalk, tarscan
 from imgkit.compress import gzip_bytes, zstd_bytes
 from imgkit.digest import compute
 from imgkit.errors import DigestMismatchError, ImgkitError
@@ -244,8 +244,8 @@ def header(name: str, size: int, tar_format: int = tarfile.GNU_FORMAT, kind: byt
     return bytes(block)
 
 
-def scan(tar: bytes) -> layerstream._TarScanner:
-    scanner = layerstream._TarScanner()
+def scan(tar: bytes) -> tarscan.TarScanner:
+    scanner = tarscan.TarScanner()
     scanner.feed(tar)
     return scanner
 
@@ -257,7 +257,7 @@ def test_a_file_over_8_gib_is_counted_from_base_256_or_pax(tar_format):
     assert (head[-512 + 124] == 0x80) == (tar_format == tarfile.GNU_FORMAT)   # base-256 size field
     scanner = scan(head)
     assert (scanner.content_size, scanner._skip) == (big, big)   # the data is skipped, not read
-    with pytest.raises(layerstream._Broken, match="inside an entry's data"):
+    with pytest.raises(streamwalk.BrokenStream, match="inside an entry's data"):
         scanner.finish()
 
 
@@ -287,7 +287,7 @@ def test_random_headers_are_not_a_tar():
     # 1 in ~4000 random blocks once passed: their signed sum met the "unparsable" marker.
     rng = random.Random(3)
     for _ in range(5000):
-        with pytest.raises(layerstream._Broken, match="not a tar archive"):
+        with pytest.raises(streamwalk.BrokenStream, match="not a tar archive"):
             scan(rng.randbytes(512))
 
 
@@ -592,7 +592,7 @@ def test_a_dropped_or_closed_ingest_stops_its_worker(threaded):
 def test_an_error_in_the_worker_reaches_the_feeder_without_a_deadlock(threaded, monkeypatch):
     def fail(self, data):
         raise RuntimeError("the worker broke")
-    monkeypatch.setattr(layerstream._TarScanner, "feed", fail)
+    monkeypatch.setattr(tarscan.TarScanner, "feed", fail)
     blob = gzip_bytes(random.Random(4).randbytes(1 << 20))       # more batches than the queue holds
     outcome: list = []
 
@@ -626,8 +626,8 @@ def test_a_finished_ingest_leaves_no_thread():
 
 def test_ordinary_headers_take_the_fast_path_and_odd_ones_the_full_parser(monkeypatch):
     calls: list[int] = []
-    full = layerstream._TarScanner._header
-    monkeypatch.setattr(layerstream._TarScanner, "_header",
+    full = tarscan.TarScanner._header
+    monkeypatch.setattr(tarscan.TarScanner, "_header",
                         lambda self, block, offset: calls.append(offset) or full(self, block, offset))
     plain = write_tar([Entry.file(f"d/f{i}", b"x" * i) for i in range(200)] + [Entry.directory("e")])
     assert scan(plain).content_size == content_size(plain) and calls == []
