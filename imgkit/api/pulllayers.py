@@ -153,13 +153,12 @@ def pull_layers(client, repository: str, layers: tuple[Descriptor, ...],
         if descriptor.media_type not in mediatypes.LAYER_TYPES:
             raise ManifestError(f"unsupported media type {descriptor.media_type}")
     stack = [_Layer(i, d, digests.short(d.digest)) for i, d in enumerate(layers)]
-    fetch = diff_ids if callable(diff_ids) else None
+    # Without the bottom blob nothing can "Already exist" (present_layers), so the config
+    # may come while the layers download; with it, the ChainIDs decide first.
+    config_later = callable(diff_ids) and bool(layers) and not store.blobs.has(layers[0].digest)
     present, chain_ids = 0, []
-    if fetch is None or (layers and store.blobs.has(layers[0].digest)):
-        # Without the bottom blob nothing can "Already exist" (present_layers), so the
-        # config may still be on its way; with it, the ChainIDs decide.
-        _set_diff_ids(stack, diff_ids() if fetch is not None else diff_ids)
-        fetch = None
+    if not config_later:
+        _set_diff_ids(stack, diff_ids() if callable(diff_ids) else diff_ids)
         chain_ids = digests.chain_ids([layer.diff_id for layer in stack])
         present = present_layers(records, store.blobs.has, [d.digest for d in layers], chain_ids)
     for layer, chain_id in zip(stack[:present], chain_ids, strict=False):
@@ -184,15 +183,15 @@ def pull_layers(client, repository: str, layers: tuple[Descriptor, ...],
     for layer in downloads[concurrency:]:
         emit(ProgressEvent("Waiting", layer.short))
 
-    downloader = _Downloads(client, repository, store, emit, concurrency, max_uncompressed)
-    if fetch is None:
+    def diff_ids_now() -> None:         # (config_later implies a download: the bottom layer)
+        _set_diff_ids(stack, diff_ids())
         _check_copies(stack)
-        downloader.diff_ids_known.set()
+
+    if not config_later:
+        _check_copies(stack)
     if downloads:
-        downloader.run(stack, present, downloads,
-                       None if fetch is None else lambda: _set_diff_ids(stack, fetch()))
-    elif fetch is not None:
-        _set_diff_ids(stack, fetch())
+        _Downloads(client, repository, store, emit, concurrency, max_uncompressed).run(
+            stack, present, downloads, diff_ids_now if config_later else None)
 
     facts = []
     for layer in stack:
@@ -252,13 +251,13 @@ class _Downloads:
         self.lock = threading.Lock()      # guards `writing` and `writers`, and `cancel` with them
         self.writing: set = set()         # temporary blobs being written
         self.writers: list = []           # verified, waiting to be committed
-        # Set once every layer has its diff_id (at once, or when the config is in), and
-        # on an abort: a verified download compares its diff_id only after it.
+        # Set once every layer has its diff_id (at the start, or when the config is in),
+        # and on an abort: a verified download compares its diff_id only after it.
         self.diff_ids_known = threading.Event()
 
     def run(self, stack: list[_Layer], present: int, downloads: list[_Layer],
-            fetch_diff_ids: Callable[[], None] | None = None) -> None:
-        """Download, report and commit; ``fetch_diff_ids`` (the config) runs once they started."""
+            late_diff_ids: Callable[[], None] | None = None) -> None:
+        """Download, report and commit; ``late_diff_ids`` (the config) runs once they started."""
         predicted = [downloads[p] for p in finishing_order(
             [layer.descriptor.size for layer in downloads], self.concurrency)]
         reported = 0            # how many of `predicted` have said "Download complete"
@@ -270,10 +269,9 @@ class _Downloads:
             for number in range(min(self.concurrency, len(downloads))):
                 threading.Thread(target=self._work, args=(todo,), daemon=True,
                                  name=f"imgkit-pull-{number}").start()
-            if fetch_diff_ids is not None:
-                fetch_diff_ids()
-                _check_copies(stack)
-                self.diff_ids_known.set()
+            if late_diff_ids is not None:
+                late_diff_ids()
+            self.diff_ids_known.set()
             remaining = len(downloads)
             while remaining:
                 kind, layer, value = self.messages.get()

@@ -137,7 +137,7 @@ def command() -> int:
     if any(not thread.daemon for thread in threading.enumerate()
            if thread is not threading.main_thread()):
         return status
-    atexit._run_exitfuncs()
+    atexit._run_exitfuncs()            # what Python itself runs first on its way out
     try:
         sys.stdout.flush()
     except BrokenPipeError:             # `imgkit images | head`, as in main

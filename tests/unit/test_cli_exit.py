@@ -8,12 +8,17 @@ import sys
 import pytest
 
 
-def run_program(tmp_path, before: str, *args: str) -> subprocess.CompletedProcess:
-    """Run ``imgkit ARGS`` as its console script does, after the Python in ``before``."""
-    code = (f"import sys\n{before}\n"
+def program(tmp_path, *args: str, before: str = "", after_import: str = "") -> list[str]:
+    """The command line running ``imgkit ARGS`` as its console script does, with the Python
+    in ``before`` run first and ``after_import`` once ``imgkit.cli`` is imported."""
+    code = (f"import sys\n{before}\nfrom imgkit.cli import command\n{after_import}\n"
             f"sys.argv = ['imgkit', '--home', {str(tmp_path / 'home')!r}, *{list(args)!r}]\n"
-            "from imgkit.cli import command\nsys.exit(command())\n")
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+            "sys.exit(command())\n")
+    return [sys.executable, "-c", code]
+
+
+def run_program(tmp_path, *args: str, **code: str) -> subprocess.CompletedProcess:
+    return subprocess.run(program(tmp_path, *args, **code), capture_output=True, text=True,
                           timeout=60)
 
 
@@ -22,7 +27,7 @@ def test_exit_handlers_run_output_is_flushed_and_the_status_kept(tmp_path, args,
     before = ("import atexit\n"
               "atexit.register(lambda: sys.stderr.write('exit handler ran\\n'))\n"
               "sys.stdout.write('buffered, not yet flushed')")
-    done = run_program(tmp_path, before, *args)
+    done = run_program(tmp_path, *args, before=before)
     assert done.returncode == status
     assert done.stdout.startswith("buffered, not yet flushed")
     assert done.stderr.endswith("exit handler ran\n")
@@ -31,15 +36,13 @@ def test_exit_handlers_run_output_is_flushed_and_the_status_kept(tmp_path, args,
 def test_a_thread_still_running_is_waited_for(tmp_path):
     before = ("import threading, time\n"
               "threading.Thread(target=lambda: (time.sleep(0.5), print('thread done'))).start()")
-    done = run_program(tmp_path, before, "images", "-q")
+    done = run_program(tmp_path, "images", "-q", before=before)
     assert (done.returncode, done.stdout) == (0, "thread done\n")
 
 
 def test_a_reader_that_leaves_early_is_not_an_error(tmp_path):
     # `imgkit images | head -0`: the last flush meets a closed pipe.
-    code = (f"import sys; sys.argv = ['imgkit', '--home', {str(tmp_path / 'home')!r}, 'images']\n"
-            "from imgkit.cli import command\nsys.exit(command())\n")
-    reader = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+    reader = subprocess.Popen(program(tmp_path, "images"), stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE)
     reader.stdout.close()
     assert reader.wait(timeout=60) == 0
@@ -48,14 +51,9 @@ def test_a_reader_that_leaves_early_is_not_an_error(tmp_path):
 
 def test_no_collection_walks_the_objects_a_command_imports(tmp_path):
     # Python's default would collect some 20-50 times while a command imports its modules.
-    code = ("import gc, sys\n"
-            "from imgkit.cli import command\n"
-            "collections = []\n"
-            "gc.callbacks.append(lambda phase, info: phase == 'stop' and collections.append(1))\n"
-            "import atexit\n"
-            "atexit.register(lambda: sys.stderr.write(f'{len(collections)} collections\\n'))\n"
-            f"sys.argv = ['imgkit', '--home', {str(tmp_path / 'home')!r}, 'images']\n"
-            "sys.exit(command())\n")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=60)
+    counted = ("import atexit, gc\n"
+               "collections = []\n"
+               "gc.callbacks.append(lambda phase, info: phase == 'stop' and collections.append(1))\n"
+               "atexit.register(lambda: sys.stderr.write(f'{len(collections)} collections\\n'))")
+    done = run_program(tmp_path, "images", after_import=counted)
     assert (done.returncode, done.stderr) == (0, "0 collections\n")
